@@ -1,0 +1,1 @@
+"""Records the VATSIM network on Dagster and makes its history queryable."""

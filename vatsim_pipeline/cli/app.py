@@ -1,0 +1,18 @@
+"""The root command group and the registration of every command module."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+COMMAND_MODULES = ("ingest", "feed_server")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Record the VATSIM network on Dagster and query its history."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"vatsim_pipeline.cli.{_name}")

@@ -1,0 +1,242 @@
+"""The one schema of the data tables (SQLAlchemy Core), for PostgreSQL and SQLite alike.
+
+Natural keys carry identity: a pilot or controller connection is
+`(cid, callsign, logon_time)`, never a callsign alone. Surrogate ids exist so that
+positions and radios can point at their connection cheaply.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.engine import Dialect
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, so ids are BIGINT on PostgreSQL only.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out: `timestamptz` on PostgreSQL, ISO text on SQLite.
+
+    SQLite keeps naive text that sorts and compares correctly because it is always UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect):
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+
+def _flight_plan_columns() -> list[Column]:
+    return [
+        Column("flight_rules", Text),
+        Column("aircraft", Text),
+        Column("aircraft_faa", Text),
+        Column("aircraft_short", Text),
+        Column("departure", Text),
+        Column("arrival", Text),
+        Column("alternate", Text),
+        Column("cruise_tas", Text),
+        Column("planned_altitude", Text),
+        Column("deptime", Text),
+        Column("enroute_time", Text),
+        Column("fuel_time", Text),
+        Column("remarks", Text),
+        Column("route", Text),
+        Column("revision_id", Integer),
+        Column("assigned_transponder", Text),
+    ]
+
+
+feed_snapshots = Table(
+    "feed_snapshots",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("update_timestamp", UTCDateTime, nullable=False, unique=True),
+    Column("fetched_at", UTCDateTime),
+    Column("stored_at", UTCDateTime, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("connected_clients", Integer),
+    Column("pilots", Integer, nullable=False),
+    Column("controllers", Integer, nullable=False),
+    Column("atis", Integer, nullable=False),
+    Column("prefiles", Integer, nullable=False),
+    Column("servers", Integer, nullable=False),
+    Column("transceiver_stations", Integer, nullable=False),
+    Column("transceivers", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("data_path", Text),
+    Column("data_sha256", Text),
+    Column("transceivers_path", Text),
+    Column("transceivers_sha256", Text),
+)
+
+flights = Table(
+    "flights",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("cid", Integer, nullable=False),
+    Column("callsign", Text, nullable=False),
+    Column("logon_time", UTCDateTime, nullable=False),
+    Column("name", Text),
+    Column("server", Text),
+    Column("pilot_rating", Integer),
+    Column("military_rating", Integer),
+    *_flight_plan_columns(),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("altitude", Integer),
+    Column("groundspeed", Integer),
+    Column("heading", SmallInteger),
+    Column("transponder", Text),
+    Column("qnh_i_hg", Float),
+    Column("qnh_mb", Integer),
+    Column("last_updated", UTCDateTime),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("ended_at", UTCDateTime),
+    UniqueConstraint("cid", "callsign", "logon_time", name="uq_flights_connection"),
+    Index("ix_flights_callsign_logon", "callsign", "logon_time"),
+    Index("ix_flights_last_seen", "last_seen"),
+)
+
+flight_positions = Table(
+    "flight_positions",
+    metadata,
+    Column("flight_id", Id, ForeignKey("flights.id", ondelete="CASCADE"), nullable=False),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("altitude", Integer),
+    Column("groundspeed", Integer),
+    Column("heading", SmallInteger),
+    Column("transponder", Text),
+    Column("qnh_i_hg", Float),
+    Column("qnh_mb", Integer),
+    UniqueConstraint("flight_id", "observed_at", name="uq_flight_positions_flight_time"),
+)
+
+controllers = Table(
+    "controllers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("cid", Integer, nullable=False),
+    Column("callsign", Text, nullable=False),
+    Column("logon_time", UTCDateTime, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("name", Text),
+    Column("server", Text),
+    Column("frequency", Text),
+    Column("frequency_hz", Integer),
+    Column("facility", Integer),
+    Column("rating", Integer),
+    Column("visual_range", Integer),
+    Column("atis_code", Text),
+    Column("text_atis", Text),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("last_updated", UTCDateTime),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("ended_at", UTCDateTime),
+    UniqueConstraint("cid", "callsign", "logon_time", name="uq_controllers_connection"),
+    Index("ix_controllers_callsign_logon", "callsign", "logon_time"),
+    Index("ix_controllers_last_seen", "last_seen"),
+)
+
+transceivers = Table(
+    "transceivers",
+    metadata,
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("callsign", Text, nullable=False),
+    Column("transceiver_id", Integer, nullable=False),
+    Column("frequency_hz", BigInteger, nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("height_msl_m", Float),
+    Column("height_agl_m", Float),
+    Column("flight_id", Id, ForeignKey("flights.id", ondelete="SET NULL")),
+    Column("controller_id", Id, ForeignKey("controllers.id", ondelete="SET NULL")),
+    UniqueConstraint("observed_at", "callsign", "transceiver_id", name="uq_transceivers_radio"),
+    Index("ix_transceivers_flight", "flight_id"),
+    Index("ix_transceivers_controller", "controller_id"),
+)
+
+prefiles = Table(
+    "prefiles",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("cid", Integer, nullable=False),
+    Column("callsign", Text, nullable=False),
+    Column("name", Text),
+    *_flight_plan_columns(),
+    Column("last_updated", UTCDateTime),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    UniqueConstraint("cid", "callsign", name="uq_prefiles_plan"),
+)
+
+rejected_records = Table(
+    "rejected_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("update_timestamp", UTCDateTime, nullable=False),
+    Column("section", Text, nullable=False),
+    Column("record_index", Integer, nullable=False),
+    Column("callsign", Text),
+    Column("reason", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    UniqueConstraint(
+        "update_timestamp", "section", "record_index", name="uq_rejected_records_record"
+    ),
+)
+
+sectors = Table(
+    "sectors",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text),
+    Column("callsign_prefix", Text),
+    Column("kind", Text, nullable=False),
+    Column("oceanic", Boolean, nullable=False, server_default=false()),
+    Column("region", Text),
+    Column("division", Text),
+    Column("min_lat", Float),
+    Column("min_lon", Float),
+    Column("max_lat", Float),
+    Column("max_lon", Float),
+    Column("geometry", Text, nullable=False),
+    Column("source", Text),
+    Column("updated_at", UTCDateTime),
+)

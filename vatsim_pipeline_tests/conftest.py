@@ -1,0 +1,74 @@
+"""Fixtures shared by the suite: the data databases (SQLite always, PostgreSQL when
+`VATSIM_TEST_POSTGRES_URL` is set) and an isolated Dagster home per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from vatsim_pipeline.storage.engine import make_engine, migrate
+
+POSTGRES_URL = os.environ.get("VATSIM_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+def _fresh_postgres_database() -> str:
+    """A new empty database on the test server, so tests never see each other's rows."""
+    name = f"vp_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty data database, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'vatsim.db'}"
+        return
+    url = _fresh_postgres_database()
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(url)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated engine on the empty database."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def vatsim_env(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Point every setting of the pipeline at this test's own folders and database."""
+    env = {
+        "VATSIM_HOME": str(tmp_path / "home"),
+        "VATSIM_DATABASE_URL": database_url,
+        "VATSIM_LANDING_DIR": str(tmp_path / "landing"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    Path(env["DAGSTER_HOME"]).mkdir()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
