@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import orjson
 import requests
 
-from vatsim_pipeline.feed.parse import PayloadError, parse_timestamp, update_timestamp_of
+from vatsim_pipeline.feed.parse import load_json, parse_timestamp, update_timestamp_of
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0
@@ -26,8 +26,9 @@ UPDATE_TIMESTAMP = re.compile(rb'"update_timestamp"\s*:\s*"([^"]{10,40})"')
 class FeedUnavailable(Exception):
     """No listed URL of a feed answered with a payload; says which URLs and why."""
 
-    def __init__(self, service: str, attempts: list[tuple[str, str]],
-                 retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, service: str, attempts: list[tuple[str, str]], retry_after_s: float | None = None
+    ) -> None:
         self.service = service
         self.attempts = attempts
         self.retry_after_s = retry_after_s
@@ -65,11 +66,7 @@ def snapshot_timestamp(payload: bytes) -> datetime:
             return parse_timestamp(match.group(1).decode())
         except ValueError:
             pass
-    try:
-        document = orjson.loads(payload)
-    except orjson.JSONDecodeError as error:
-        raise PayloadError(f"data feed is not JSON ({error})") from None
-    return update_timestamp_of(document)
+    return update_timestamp_of(load_json(payload, "data feed"))
 
 
 class FeedClient:

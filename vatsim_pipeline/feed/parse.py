@@ -304,11 +304,13 @@ def _parse_section(section: str, entries: list, rejected: list[Rejected]) -> lis
     return records
 
 
-def _load_json(payload: bytes | str, what: str) -> Any:
+def load_json(payload: bytes | str, what: str) -> Any:
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError as error:
-        head = payload[:40].decode("utf-8", "replace") if isinstance(payload, bytes) else payload[:40]
+        head = (
+            payload[:40].decode("utf-8", "replace") if isinstance(payload, bytes) else payload[:40]
+        )
         if not head.strip():
             raise PayloadError(f"{what} is empty") from None
         raise PayloadError(f"{what} is not JSON ({error}); it starts with {head!r}") from None
@@ -327,7 +329,7 @@ def update_timestamp_of(document: Any) -> datetime:
 
 def parse_data_feed(payload: bytes | str) -> Snapshot:
     """Parse `vatsim-data.json`; raises `PayloadError` when it is not a data feed."""
-    document = _load_json(payload, "data feed")
+    document = load_json(payload, "data feed")
     if not isinstance(document, dict):
         raise PayloadError(f"data feed is a JSON {type(document).__name__}, not an object")
     timestamp = update_timestamp_of(document)
@@ -370,11 +372,9 @@ def parse_transceivers(payload: bytes | str, snapshot: Snapshot) -> None:
     is still stored, and the reason is set aside as one rejected record.
     """
     try:
-        document = _load_json(payload, "transceivers feed")
+        document = load_json(payload, "transceivers feed")
         if not isinstance(document, list):
-            raise PayloadError(
-                f"transceivers feed is a JSON {type(document).__name__}, not a list"
-            )
+            raise PayloadError(f"transceivers feed is a JSON {type(document).__name__}, not a list")
     except PayloadError as error:
         snapshot.rejected.append(
             Rejected("transceivers", -1, None, str(error), _raw(str(payload[:200])))

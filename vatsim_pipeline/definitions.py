@@ -1,0 +1,30 @@
+"""The single `Definitions` of the project, loaded by `dagster dev`, the daemon and runs."""
+
+from dagster import Definitions, in_process_executor
+
+from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
+from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
+from vatsim_pipeline.defs.ingest_job import ingest_job
+from vatsim_pipeline.defs.io import LandedSnapshotIOManager
+from vatsim_pipeline.defs.resources import build_resources
+from vatsim_pipeline.settings import Settings
+
+
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    """Wire the rooms together; `settings` defaults to the environment."""
+    settings = settings or Settings.from_env()
+    return Definitions(
+        assets=[landed_snapshot, snapshot_tables],
+        jobs=[ingest_job],
+        sensors=[vatsim_feed_sensor],
+        resources={
+            **build_resources(settings),
+            "landed_io_manager": LandedSnapshotIOManager(
+                directory=str(settings.landing_dir / "_runs")
+            ),
+        },
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions()

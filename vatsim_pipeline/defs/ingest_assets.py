@@ -1,0 +1,192 @@
+"""The ingest assets: the landed snapshot, then the tables it is stored into.
+
+The tables are one multi-asset because they are written in one transaction: a snapshot
+is stored whole or not at all, and each table still gets its own materialization with
+its own metadata, so the UI plots rows per table over time.
+"""
+
+import time
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetSpec,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    Output,
+    asset,
+    multi_asset,
+)
+from pydantic import Field
+
+from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
+from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
+from vatsim_pipeline.feed.landing import LandedSnapshot, land, sha256_of
+from vatsim_pipeline.feed.parse import PayloadError, parse_data_feed, parse_transceivers
+from vatsim_pipeline.storage.writes import LandedFiles, write_snapshot
+
+INGEST_GROUP = "ingest"
+TABLE_DESCRIPTIONS = {
+    "flights": "One row per pilot connection (cid, callsign, logon_time) with its flight "
+    "plan and latest state; `flight_positions` holds its track, one row per snapshot.",
+    "controllers": "One row per controller or ATIS connection (cid, callsign, logon_time), "
+    "with its position from its transceivers.",
+    "transceivers": "One row per station radio per snapshot, linked to its connection.",
+    "prefiles": "One row per filed flight plan (cid, callsign), latest revision.",
+}
+SECTION_OF_TABLE = {
+    "flights": ("pilots",),
+    "controllers": ("controllers", "atis"),
+    "transceivers": ("transceivers",),
+    "prefiles": ("prefiles",),
+}
+
+
+class SnapshotConfig(Config):
+    """Which landed payloads to store; empty means fetch the current feed now."""
+
+    data_path: str | None = Field(
+        default=None, description="Landed or recorded vatsim-data.json to store."
+    )
+    transceivers_path: str | None = Field(
+        default=None, description="transceivers-data.json fetched with it, if any."
+    )
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise Failure(
+            description=f"{path}: cannot read the landed {what}: {error.strerror or error}",
+            allow_retries=False,
+        ) from error
+
+
+def _describe_landed(config: SnapshotConfig) -> LandedSnapshot:
+    """A descriptor of payloads already on disk (landed by the sensor, or recorded)."""
+    data = _read(config.data_path, "data feed")
+    try:
+        timestamp = snapshot_timestamp(data)
+    except PayloadError as error:
+        raise Failure(description=f"{config.data_path}: {error}", allow_retries=False) from error
+    transceivers = (
+        _read(config.transceivers_path, "transceivers feed") if config.transceivers_path else None
+    )
+    return LandedSnapshot(
+        update_timestamp=timestamp,
+        data_path=str(Path(config.data_path).resolve()),
+        data_sha256=sha256_of(data),
+        transceivers_path=(
+            str(Path(config.transceivers_path).resolve()) if config.transceivers_path else None
+        ),
+        transceivers_sha256=sha256_of(transceivers) if transceivers is not None else None,
+    )
+
+
+@asset(
+    group_name=INGEST_GROUP,
+    io_manager_key="landed_io_manager",
+    description="The feed update's payloads, safe on disk before anything is stored: "
+    "landed by the sensor, given as recorded files, or fetched now when neither.",
+)
+def landed_snapshot(
+    context: AssetExecutionContext,
+    config: SnapshotConfig,
+    feed: FeedResource,
+    landing: LandingResource,
+) -> Output[LandedSnapshot]:
+    if config.data_path:
+        landed = _describe_landed(config)
+        source = "landed file"
+    else:
+        try:
+            feeds = feed.client().fetch()
+        except FeedUnavailable as error:
+            raise Failure(description=str(error)) from error
+        except PayloadError as error:
+            raise Failure(description=str(error), allow_retries=False) from error
+        landed = land(
+            landing.path(),
+            feeds.update_timestamp,
+            feeds.data,
+            feeds.transceivers,
+            fetched_at=feeds.fetched_at,
+        )
+        source = feeds.data_url
+    context.log.info(f"snapshot {landed.update_timestamp.isoformat()} from {source}")
+    return Output(
+        landed,
+        metadata={
+            "update_timestamp": landed.update_timestamp.isoformat(),
+            "data_path": MetadataValue.path(landed.data_path),
+            "transceivers_path": MetadataValue.path(landed.transceivers_path or ""),
+            "data_sha256": landed.data_sha256,
+            "source": source,
+        },
+    )
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(name, group_name=INGEST_GROUP, description=description, deps=["landed_snapshot"])
+        for name, description in TABLE_DESCRIPTIONS.items()
+    ],
+    ins={"landed": AssetIn("landed_snapshot")},
+    can_subset=False,
+)
+def snapshot_tables(
+    context: AssetExecutionContext, landed: LandedSnapshot, database: DatabaseResource
+):
+    """Parse the landed payload once and store every table in one transaction."""
+    started = time.perf_counter()
+    data = _read(landed.data_path, "data feed")
+    try:
+        snapshot = parse_data_feed(data)
+    except PayloadError as error:
+        raise Failure(description=f"{landed.data_path}: {error}", allow_retries=False) from error
+    if landed.transceivers_path:
+        parse_transceivers(_read(landed.transceivers_path, "transceivers feed"), snapshot)
+    parsed = time.perf_counter()
+    write = write_snapshot(
+        database.engine(),
+        snapshot,
+        LandedFiles(
+            data_path=landed.data_path,
+            data_sha256=landed.data_sha256,
+            transceivers_path=landed.transceivers_path,
+            transceivers_sha256=landed.transceivers_sha256,
+            fetched_at=landed.fetched_at,
+        ),
+    )
+    stored = time.perf_counter()
+    rejected_by_section: dict[str, int] = {}
+    for record in snapshot.rejected:
+        rejected_by_section[record.section] = rejected_by_section.get(record.section, 0) + 1
+    context.log.info(
+        f"stored snapshot {landed.update_timestamp.isoformat()}: "
+        + ", ".join(f"{name} +{t.inserted}/~{t.updated}" for name, t in write.tables.items())
+        + f"; {write.rejected} rejected; parse {1000 * (parsed - started):.0f} ms, "
+        f"store {1000 * (stored - parsed):.0f} ms"
+    )
+    common = {
+        "update_timestamp": landed.update_timestamp.isoformat(),
+        "new_snapshot": write.new_snapshot,
+        "parse_ms": round(1000 * (parsed - started), 1),
+        "store_ms": round(1000 * (stored - parsed), 1),
+    }
+    for name in TABLE_DESCRIPTIONS:
+        table = write.tables[name]
+        metadata = {
+            "rows_inserted": table.inserted,
+            "rows_updated": table.updated,
+            "rows_unchanged": table.unchanged,
+            "rows_rejected": sum(rejected_by_section.get(s, 0) for s in SECTION_OF_TABLE[name]),
+            **common,
+        }
+        if name == "flights":
+            metadata["positions_inserted"] = write.tables["flight_positions"].inserted
+        yield MaterializeResult(asset_key=name, metadata=metadata)
