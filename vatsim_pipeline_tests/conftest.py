@@ -49,6 +49,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """URL of a new empty PostgreSQL database (for tests of PostgreSQL-only features)."""
+    if not POSTGRES_URL:
+        pytest.skip("needs VATSIM_TEST_POSTGRES_URL; .ci/run always sets it")
+    url = _fresh_postgres_database()
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(url)
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """A migrated engine on the empty database."""
     engine = make_engine(database_url)

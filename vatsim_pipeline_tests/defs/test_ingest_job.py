@@ -1,0 +1,104 @@
+"""The ingest job, executed in process against real payloads, on both databases."""
+
+from __future__ import annotations
+
+import json
+
+from dagster import DagsterEventType, DagsterInstance
+from sqlalchemy import func, select
+
+from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs.ingest_job import UPDATE_TIMESTAMP_TAG, ingest_run_config, ingest_tags
+from vatsim_pipeline.feed.client import snapshot_timestamp
+from vatsim_pipeline.storage.schema import feed_snapshots, flight_positions, flights
+from vatsim_pipeline_tests.shared_data import TRANSCEIVERS_FEED, sequence_files, shared_data
+
+
+def _run(job, path, transceivers=None, *, tagged=True):
+    tags = ingest_tags(snapshot_timestamp(path.read_bytes())) if tagged else {}
+    return job.execute_in_process(
+        run_config=ingest_run_config(str(path), transceivers),
+        instance=DagsterInstance.get(),
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+def _materializations(result) -> dict[str, dict]:
+    return {
+        event.asset_key.to_user_string(): {
+            key: value.value for key, value in event.materialization.metadata.items()
+        }
+        for event in result.all_events
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION
+    }
+
+
+def test_ingest_job_stores_a_snapshot_and_reports_rows_per_table(vatsim_env, engine) -> None:
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    path = sequence_files()[0]
+    raw = json.loads(path.read_text())
+
+    result = _run(job, path, str(shared_data(TRANSCEIVERS_FEED)))
+
+    assert result.success
+    metadata = _materializations(result)
+    assert set(metadata) == {
+        "landed_snapshot",
+        "flights",
+        "controllers",
+        "transceivers",
+        "prefiles",
+    }
+    assert metadata["flights"]["rows_inserted"] == len(raw["pilots"])
+    assert metadata["flights"]["positions_inserted"] == len(raw["pilots"])
+    assert metadata["controllers"]["rows_inserted"] == len(raw["controllers"]) + len(raw["atis"])
+    assert metadata["prefiles"]["rows_inserted"] == len(raw["prefiles"])
+    assert metadata["transceivers"]["rows_inserted"] == sum(
+        len(s["transceivers"]) for s in json.loads(shared_data(TRANSCEIVERS_FEED).read_text())
+    )
+    assert metadata["flights"]["update_timestamp"].startswith("2024-11-22T12:48:40.116824")
+    assert metadata["flights"]["store_ms"] > 0
+    assert result.dagster_run.tags[UPDATE_TIMESTAMP_TAG].startswith("2024-11-22T12:48:40")
+
+    again = _run(job, path, str(shared_data(TRANSCEIVERS_FEED)))
+    repeated = _materializations(again)
+    assert again.success
+    assert repeated["flights"]["rows_inserted"] == 0
+    assert repeated["flights"]["rows_updated"] == 0
+    assert repeated["flights"]["rows_unchanged"] == len(raw["pilots"])
+    assert repeated["flights"]["new_snapshot"] is False
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(feed_snapshots)) == 1
+        assert connection.scalar(select(func.count()).select_from(flights)) == len(raw["pilots"])
+        assert connection.scalar(select(func.count()).select_from(flight_positions)) == len(
+            raw["pilots"]
+        )
+
+
+def test_a_payload_that_is_not_a_feed_fails_at_once_and_stores_nothing(
+    vatsim_env, engine, tmp_path
+) -> None:
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    html = tmp_path / "vatsim-data.json"
+    html.write_text("<!DOCTYPE html><html><body>502 Bad Gateway</body></html>")
+
+    result = _run(job, html, tagged=False)
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    assert len(failures) == 1
+    assert "not JSON" in failures[0].step_failure_data.user_failure_data.description
+    assert not [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(feed_snapshots)) == 0
+
+
+def test_a_missing_landed_file_fails_with_its_path(vatsim_env, tmp_path) -> None:
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    result = _run(job, tmp_path / "gone.json", tagged=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE)
+    assert "gone.json: cannot read the landed data feed" in (
+        failure.step_failure_data.user_failure_data.description
+    )
