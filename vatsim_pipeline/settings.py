@@ -29,5 +29,9 @@ class Settings:
         database_url = env.get("VATSIM_DATABASE_URL") or f"sqlite:///{home / 'vatsim.db'}"
         landing_dir = Path(env.get("VATSIM_LANDING_DIR") or home / "landing").expanduser()
         status_url = env.get("VATSIM_STATUS_URL") or DEFAULT_STATUS_URL
-        return cls(home=home, database_url=database_url, landing_dir=landing_dir.resolve(),
-                   status_url=status_url)
+        return cls(
+            home=home,
+            database_url=database_url,
+            landing_dir=landing_dir.resolve(),
+            status_url=status_url,
+        )
