@@ -1,27 +1,49 @@
 """The feed sensor: lands every new feed update and requests one run for it.
 
 The payload is on disk before the run is requested, and the run key is the snapshot's
-`update_timestamp`, so a tick repeated after a crash lands the same file again and
-Dagster drops the duplicate request.
+`update_timestamp`, so a repeated request is dropped by Dagster. Two circuit breakers,
+kept in the cursor, protect the services: `feed` (the fetch) and `database` (ingest runs
+that failed on the database). While the feed's breaker is open the sensor does not call
+the feed; while the database's is open it keeps landing payloads but requests no runs,
+then one probe run, then every pending payload once the probe succeeds.
 """
 
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from dagster import (
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
-    SkipReason,
     sensor,
 )
 
 from vatsim_pipeline.defs.ingest_job import ingest_job, ingest_run_config, ingest_tags
 from vatsim_pipeline.defs.resources import FeedResource, LandingResource
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
+from vatsim_pipeline.defs.tags import ERROR_SERVICE_TAG
 from vatsim_pipeline.feed.client import FeedUnavailable
-from vatsim_pipeline.feed.landing import land
+from vatsim_pipeline.feed.landing import LandedFile, land, landed_after
 from vatsim_pipeline.feed.parse import PayloadError
+from vatsim_pipeline.resilience.breaker import (
+    BreakerConfig,
+    CircuitState,
+    allow,
+    config_from_env,
+    describe,
+    record_failure,
+    record_success,
+)
 
-SENSOR_INTERVAL_S = 15
+SENSOR_INTERVAL_S = int(os.environ.get("VATSIM_SENSOR_INTERVAL_S", "15"))
+FUTURE_TOLERANCE = timedelta(minutes=5)
+FEED = "feed"
+DATABASE = "database"
+RUN_OUTCOMES_PER_TICK = 200
 
 
 @sensor(
@@ -29,38 +51,121 @@ SENSOR_INTERVAL_S = 15
     minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=DefaultSensorStatus.RUNNING,
     description="Polls the VATSIM feeds every 15 s, lands each new update and requests "
-    "one ingest run keyed by its update_timestamp.",
+    "one ingest run keyed by its update_timestamp; circuit breakers in the cursor.",
 )
 def vatsim_feed_sensor(
     context: SensorEvaluationContext, feed: FeedResource, landing: LandingResource
-) -> SensorResult | SkipReason:
+) -> SensorResult:
+    now = datetime.now(UTC)
+    config = config_from_env(os.environ)
     cursor = FeedCursor.parse(context.cursor)
+    _observe_run_outcomes(context, cursor, now)
+    notes = [_fetch_and_land(context, cursor, feed, landing, now, config)]
+    run_requests, note = _request_runs(cursor, landing.path(), now, config)
+    notes.append(note)
+    reason = "; ".join(n for n in notes if n)
+    if run_requests and reason:
+        context.log.info(reason)
+    return SensorResult(
+        run_requests=run_requests,
+        skip_reason=None if run_requests else reason or "nothing to do",
+        cursor=cursor.dump(),
+    )
+
+
+def _observe_run_outcomes(context: SensorEvaluationContext, cursor: FeedCursor, now) -> None:
+    """Feed the database breaker with the ingest runs that ended since the last tick."""
+    records = context.instance.get_run_records(
+        filters=RunsFilter(
+            job_name=ingest_job.name,
+            statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE],
+            updated_after=cursor.runs_checked_until,
+        ),
+        limit=RUN_OUTCOMES_PER_TICK,
+        order_by="update_timestamp",
+        ascending=True,
+    )
+    state = cursor.breakers.state(DATABASE)
+    for record in records:
+        run = record.dagster_run
+        if run.status == DagsterRunStatus.SUCCESS:
+            state = record_success(state, record.update_timestamp)
+        elif run.tags.get(ERROR_SERVICE_TAG) == DATABASE:
+            state = record_failure(
+                state, record.update_timestamp, f"run {run.run_id[:8]} failed on the database"
+            )
+        cursor.runs_checked_until = record.update_timestamp
+    cursor.breakers = cursor.breakers.with_state(DATABASE, state)
+
+
+def _fetch_and_land(
+    context: SensorEvaluationContext,
+    cursor: FeedCursor,
+    feed: FeedResource,
+    landing: LandingResource,
+    now: datetime,
+    config: BreakerConfig,
+) -> str | None:
+    """Fetch the feeds (unless the breaker says not to) and land a new update.
+
+    Returns why nothing new was landed, or None when an update was landed.
+    """
+    allowed, state = allow(cursor.breakers.state(FEED), now, config)
+    if not allowed:
+        cursor.breakers = cursor.breakers.with_state(FEED, state)
+        return describe(FEED, state, now)
     client = feed.client()
     try:
         feeds = client.fetch()
-    except FeedUnavailable as error:
-        return SkipReason(f"feed unreachable: {error}")
-    except PayloadError as error:
-        return SkipReason(f"feed at {client.status_url} did not serve a data feed: {error}")
-    stamp = feeds.update_timestamp.isoformat()
-    if cursor.last_update is not None and feeds.update_timestamp <= cursor.last_update:
-        return SkipReason(
-            f"no new update: {feeds.data_url} still at {stamp} "
-            f"(last landed {cursor.last_update.isoformat()})"
-        )
-    landed = land(
-        landing.path(), feeds.update_timestamp, feeds.data, feeds.transceivers, feeds.fetched_at
-    )
+        stamp = feeds.update_timestamp.isoformat()
+        if feeds.update_timestamp > now + FUTURE_TOLERANCE:
+            raise PayloadError(f"{feeds.data_url}: update_timestamp {stamp} lies in the future")
+    except (FeedUnavailable, PayloadError) as error:
+        retry_after = getattr(error, "retry_after_s", None)
+        state = record_failure(state, now, str(error), retry_after, config)
+        cursor.breakers = cursor.breakers.with_state(FEED, state)
+        if state.state is CircuitState.CLOSED:
+            return f"feed unreachable: {error}"
+        return describe(FEED, state, now)
+    cursor.breakers = cursor.breakers.with_state(FEED, record_success(state, now))
+    newest = cursor.last_landed or cursor.last_requested
+    if newest is not None and feeds.update_timestamp <= newest:
+        return f"no new update: {feeds.data_url} still at {stamp}"
+    land(landing.path(), feeds.update_timestamp, feeds.data, feeds.transceivers, feeds.fetched_at)
     if feeds.transceivers_error:
         context.log.warning(f"snapshot {stamp} landed without radios: {feeds.transceivers_error}")
-    cursor.last_update = feeds.update_timestamp
-    return SensorResult(
-        run_requests=[
-            RunRequest(
-                run_key=stamp,
-                run_config=ingest_run_config(landed.data_path, landed.transceivers_path),
-                tags=ingest_tags(feeds.update_timestamp),
-            )
-        ],
-        cursor=cursor.dump(),
+    if cursor.last_requested is None:
+        cursor.last_requested = feeds.update_timestamp - timedelta(microseconds=1)
+    cursor.last_landed = feeds.update_timestamp
+    return None
+
+
+def _request_runs(
+    cursor: FeedCursor, landing_dir: Path, now: datetime, config: BreakerConfig
+) -> tuple[list[RunRequest], str | None]:
+    """One run per landed payload not yet requested, as far as the database breaker allows.
+
+    Scanning the landing directory (not only the update just landed) also picks up a
+    payload landed by a tick that crashed before its run request was recorded.
+    """
+    if cursor.last_requested is None:
+        return [], None
+    pending = landed_after(landing_dir, cursor.last_requested)
+    if not pending:
+        return [], None
+    allowed, state = allow(cursor.breakers.state(DATABASE), now, config)
+    cursor.breakers = cursor.breakers.with_state(DATABASE, state)
+    if not allowed:
+        return [], f"{describe(DATABASE, state, now)}; {len(pending)} landed payload(s) wait"
+    if state.state is CircuitState.HALF_OPEN:
+        pending = pending[:1]
+    cursor.last_requested = pending[-1].update_timestamp
+    return [_run_request(landed) for landed in pending], None
+
+
+def _run_request(landed: LandedFile) -> RunRequest:
+    return RunRequest(
+        run_key=landed.update_timestamp.isoformat(),
+        run_config=ingest_run_config(landed.data_path, landed.transceivers_path),
+        tags=ingest_tags(landed.update_timestamp),
     )

@@ -26,6 +26,11 @@ from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, Landi
 from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
 from vatsim_pipeline.feed.landing import LandedSnapshot, land, sha256_of
 from vatsim_pipeline.feed.parse import PayloadError, parse_data_feed, parse_transceivers
+from vatsim_pipeline.resilience.retry import (
+    database_retry_policy,
+    fail_fast_if_unretryable,
+    network_retry_policy,
+)
 from vatsim_pipeline.storage.writes import LandedFiles, write_snapshot
 
 INGEST_GROUP = "ingest"
@@ -90,6 +95,7 @@ def _describe_landed(config: SnapshotConfig) -> LandedSnapshot:
 @asset(
     group_name=INGEST_GROUP,
     io_manager_key="landed_io_manager",
+    retry_policy=network_retry_policy(),
     description="The feed update's payloads, safe on disk before anything is stored: "
     "landed by the sensor, given as recorded files, or fetched now when neither.",
 )
@@ -105,10 +111,8 @@ def landed_snapshot(
     else:
         try:
             feeds = feed.client().fetch()
-        except FeedUnavailable as error:
-            raise Failure(description=str(error)) from error
-        except PayloadError as error:
-            raise Failure(description=str(error), allow_retries=False) from error
+        except (FeedUnavailable, PayloadError) as error:
+            fail_fast_if_unretryable(error, "feed")
         landed = land(
             landing.path(),
             feeds.update_timestamp,
@@ -137,6 +141,7 @@ def landed_snapshot(
     ],
     ins={"landed": AssetIn("landed_snapshot")},
     can_subset=False,
+    retry_policy=database_retry_policy(),
 )
 def snapshot_tables(
     context: AssetExecutionContext, landed: LandedSnapshot, database: DatabaseResource
@@ -151,17 +156,20 @@ def snapshot_tables(
     if landed.transceivers_path:
         parse_transceivers(_read(landed.transceivers_path, "transceivers feed"), snapshot)
     parsed = time.perf_counter()
-    write = write_snapshot(
-        database.engine(),
-        snapshot,
-        LandedFiles(
-            data_path=landed.data_path,
-            data_sha256=landed.data_sha256,
-            transceivers_path=landed.transceivers_path,
-            transceivers_sha256=landed.transceivers_sha256,
-            fetched_at=landed.fetched_at,
-        ),
-    )
+    try:
+        write = write_snapshot(
+            database.engine(),
+            snapshot,
+            LandedFiles(
+                data_path=landed.data_path,
+                data_sha256=landed.data_sha256,
+                transceivers_path=landed.transceivers_path,
+                transceivers_sha256=landed.transceivers_sha256,
+                fetched_at=landed.fetched_at,
+            ),
+        )
+    except Exception as error:
+        fail_fast_if_unretryable(error, "database")
     stored = time.perf_counter()
     rejected_by_section: dict[str, int] = {}
     for record in snapshot.rejected:

@@ -9,10 +9,10 @@ from typing import Any
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
+from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP
+from vatsim_pipeline.defs.tags import INGEST_TAG, UPDATE_TIMESTAMP_TAG
 
-INGEST_TAG = "vatsim/ingest"
-UPDATE_TIMESTAMP_TAG = "vatsim/update_timestamp"
 MAX_RUNTIME_S = 300
 
 ingest_job = define_asset_job(
@@ -21,6 +21,7 @@ ingest_job = define_asset_job(
     executor_def=in_process_executor,
     description="Store one VATSIM feed update: its landed payloads into every table.",
     tags={INGEST_TAG: "snapshot", "dagster/max_runtime": MAX_RUNTIME_S},
+    hooks={classify_failure},
 )
 
 

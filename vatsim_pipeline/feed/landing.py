@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -31,9 +31,46 @@ def sha256_of(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+DATA_PREFIX = "vatsim-data_"
+TRANSCEIVERS_PREFIX = "transceivers-data_"
+
+
 def stamp(update_timestamp: datetime) -> str:
     """`2024-11-22T12:48:40.116824Z` as a file-name-safe `20241122T124840.116824Z`."""
-    return update_timestamp.strftime("%Y%m%dT%H%M%S.%fZ")
+    return update_timestamp.strftime(STAMP_FORMAT)
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A data payload found in the landing directory, with its transceivers if any."""
+
+    update_timestamp: datetime
+    data_path: str
+    transceivers_path: str | None
+
+
+def landed_after(landing_dir: Path, after: datetime) -> list[LandedFile]:
+    """Landed payloads newer than `after`, oldest first.
+
+    Only the day folders from `after`'s day onwards are listed, so this stays cheap
+    however long the landing directory's history is.
+    """
+    first_day = after.strftime("%Y-%m-%d")
+    days = sorted(d for d in landing_dir.glob("????-??-??") if d.is_dir() and d.name >= first_day)
+    found = []
+    for day in days:
+        for path in day.glob(f"{DATA_PREFIX}*.json"):
+            try:
+                when = datetime.strptime(
+                    path.name.removeprefix(DATA_PREFIX).removesuffix(".json"), STAMP_FORMAT
+                ).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            if when > after:
+                radios = path.with_name(path.name.replace(DATA_PREFIX, TRANSCEIVERS_PREFIX, 1))
+                found.append(LandedFile(when, str(path), str(radios) if radios.exists() else None))
+    return sorted(found, key=lambda f: f.update_timestamp)
 
 
 def write_atomically(path: Path, payload: bytes) -> None:
@@ -61,11 +98,11 @@ def land(
     """Land a snapshot's payloads under `landing_dir/YYYY-MM-DD/`."""
     day = landing_dir / update_timestamp.strftime("%Y-%m-%d")
     name = stamp(update_timestamp)
-    data_path = day / f"vatsim-data_{name}.json"
+    data_path = day / f"{DATA_PREFIX}{name}.json"
     write_atomically(data_path, data)
     transceivers_path = None
     if transceivers is not None:
-        transceivers_path = day / f"transceivers-data_{name}.json"
+        transceivers_path = day / f"{TRANSCEIVERS_PREFIX}{name}.json"
         write_atomically(transceivers_path, transceivers)
     return LandedSnapshot(
         update_timestamp=update_timestamp,

@@ -251,3 +251,19 @@ def _count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{value!r} is not a count")
     return value
+
+
+def config_from_env(env: Mapping[str, str]) -> BreakerConfig:
+    """`VATSIM_BREAKER_THRESHOLD`, `VATSIM_BREAKER_COOLDOWN_S`, `VATSIM_BREAKER_MAX_COOLDOWN_S`."""
+    try:
+        return BreakerConfig(
+            failure_threshold=int(
+                env.get("VATSIM_BREAKER_THRESHOLD", DEFAULT_CONFIG.failure_threshold)
+            ),
+            cooldown_s=float(env.get("VATSIM_BREAKER_COOLDOWN_S", DEFAULT_CONFIG.cooldown_s)),
+            max_cooldown_s=float(
+                env.get("VATSIM_BREAKER_MAX_COOLDOWN_S", DEFAULT_CONFIG.max_cooldown_s)
+            ),
+        )
+    except ValueError as error:
+        raise ValueError(f"VATSIM_BREAKER_*: {error}") from None

@@ -10,7 +10,7 @@ import yaml
 from dagster import DagsterInstance, DefaultSensorStatus, instance_for_test
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.ingest_job import INGEST_TAG
+from vatsim_pipeline.defs.tags import INGEST_TAG
 from vatsim_pipeline_tests.shared_data import REPOSITORY
 
 

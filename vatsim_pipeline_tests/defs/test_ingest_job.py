@@ -8,7 +8,14 @@ from dagster import DagsterEventType, DagsterInstance
 from sqlalchemy import func, select
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.ingest_job import UPDATE_TIMESTAMP_TAG, ingest_run_config, ingest_tags
+from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
+from vatsim_pipeline.defs.tags import (
+    ERROR_CATEGORY_TAG,
+    ERROR_MESSAGE_TAG,
+    ERROR_SERVICE_TAG,
+    ERROR_SEVERITY_TAG,
+    UPDATE_TIMESTAMP_TAG,
+)
 from vatsim_pipeline.feed.client import snapshot_timestamp
 from vatsim_pipeline.storage.schema import feed_snapshots, flight_positions, flights
 from vatsim_pipeline_tests.shared_data import TRANSCEIVERS_FEED, sequence_files, shared_data
@@ -90,6 +97,11 @@ def test_a_payload_that_is_not_a_feed_fails_at_once_and_stores_nothing(
     assert len(failures) == 1
     assert "not JSON" in failures[0].step_failure_data.user_failure_data.description
     assert not [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    tags = DagsterInstance.get().get_run_by_id(result.run_id).tags
+    assert tags[ERROR_CATEGORY_TAG] == "validation"
+    assert tags[ERROR_SEVERITY_TAG] == "high"
+    assert tags[ERROR_SERVICE_TAG] == "feed"
+    assert "not JSON" in tags[ERROR_MESSAGE_TAG]
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(feed_snapshots)) == 0
 

@@ -1,0 +1,77 @@
+"""The failure hook: classifies a step's final failure and records it on the run.
+
+Dagster calls it once, after the retry policy gave up, so every failed run carries one
+classification: as run tags (the UI filters failed runs by category) and as an engine
+event with metadata in the run's event log (the reports count them).
+"""
+
+from dagster import HookContext, failure_hook
+from dagster._core.events import EngineEventData
+
+from vatsim_pipeline.defs.tags import (
+    ERROR_CATEGORY_TAG,
+    ERROR_MESSAGE_TAG,
+    ERROR_RETRYABLE_TAG,
+    ERROR_SERVICE_TAG,
+    ERROR_SEVERITY_TAG,
+    UPDATE_TIMESTAMP_TAG,
+)
+from vatsim_pipeline.resilience.errors import Classification, classify
+
+MAX_TAG_MESSAGE = 200
+SERVICE_OF_STEP = {"landed_snapshot": "feed", "snapshot_tables": "database"}
+CLASSIFIED_EVENT = "vatsim failure classified"
+
+
+def error_tags(classification: Classification) -> dict[str, str]:
+    """The run tags that carry a classification."""
+    return {
+        ERROR_CATEGORY_TAG: classification.category.value,
+        ERROR_SEVERITY_TAG: classification.severity.value,
+        ERROR_SERVICE_TAG: classification.service,
+        ERROR_RETRYABLE_TAG: str(classification.retryable).lower(),
+        ERROR_MESSAGE_TAG: classification.message[:MAX_TAG_MESSAGE],
+    }
+
+
+@failure_hook(name="classify_failure")
+def classify_failure(context: HookContext) -> None:
+    exception = context.op_exception
+    if exception is None:
+        return
+    service = None if _names_service(exception) else SERVICE_OF_STEP.get(context.step_key)
+    classification = classify(exception, service=service)
+    instance = context.instance
+    run = instance.get_run_by_id(context.run_id)
+    update_timestamp = run.tags.get(UPDATE_TIMESTAMP_TAG, "") if run else ""
+    instance.add_run_tags(context.run_id, error_tags(classification))
+    if run is not None:
+        instance.report_engine_event(
+            f"{CLASSIFIED_EVENT}: {classification.category.value} "
+            f"({classification.severity.value}) in {classification.service}: "
+            f"{classification.message}",
+            run,
+            EngineEventData(
+                metadata={
+                    "category": classification.category.value,
+                    "severity": classification.severity.value,
+                    "service": classification.service,
+                    "retryable": classification.retryable,
+                    "exception_type": classification.exception_type,
+                    "message": classification.message,
+                    "update_timestamp": update_timestamp,
+                }
+            ),
+            step_key=context.step_key,
+        )
+    context.log.error(
+        f"{classification.category.value} error ({classification.severity.value}) "
+        f"in {classification.service} for snapshot {update_timestamp or '?'}: "
+        f"{classification.message}"
+    )
+
+
+def _names_service(exception: BaseException) -> bool:
+    """A `Failure` raised by `fail_fast_if_unretryable` already says which service failed."""
+    metadata = getattr(exception, "metadata", None) or {}
+    return "service" in metadata
