@@ -1,6 +1,6 @@
 """The single `Definitions` of the project, loaded by `dagster dev`, the daemon and runs."""
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, JobDefinition, in_process_executor
 
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
@@ -28,3 +28,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
 
 
 defs = build_definitions()
+
+
+def resolved_ingest_job() -> JobDefinition:
+    """The ingest job, resolvable from a fresh process (for `execute_job` replays)."""
+    return build_definitions().resolve_job_def(ingest_job.name)

@@ -1,0 +1,152 @@
+"""Dead letters: ingest runs that failed after their retries, and their replay.
+
+A failed run is the dead-letter record: its landed payload stays on disk and its run
+config points at it. It stays listed until its snapshot is stored (by a replay, or by a
+later run of the same snapshot); nothing is evicted unread, and a size limit only
+raises an alert.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dagster import (
+    DagsterInstance,
+    DagsterRunStatus,
+    ReexecutionOptions,
+    RunsFilter,
+    execute_job,
+    reconstructable,
+)
+from sqlalchemy import Engine, select
+
+from vatsim_pipeline.defs.tags import (
+    ERROR_CATEGORY_TAG,
+    ERROR_MESSAGE_TAG,
+    REPLAY_OF_TAG,
+    SOURCE_TAG,
+    UPDATE_TIMESTAMP_TAG,
+)
+from vatsim_pipeline.storage.schema import feed_snapshots
+
+DEFAULT_LIMIT = 100
+INGEST_JOB = "ingest_snapshot"
+
+
+def dead_letter_limit() -> int:
+    """`VATSIM_DEAD_LETTER_LIMIT`: how many dead letters before the alert is raised."""
+    return int(os.environ.get("VATSIM_DEAD_LETTER_LIMIT", DEFAULT_LIMIT))
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A snapshot whose newest run failed and which is not stored."""
+
+    run_id: str
+    update_timestamp: datetime | None
+    failed_at: datetime
+    category: str
+    error: str
+    data_path: str | None
+
+    def age_s(self, now: datetime) -> float:
+        return (now - self.failed_at).total_seconds()
+
+    def as_dict(self, now: datetime) -> dict:
+        return {
+            "run_id": self.run_id,
+            "update_timestamp": self.update_timestamp.isoformat()
+            if self.update_timestamp
+            else None,
+            "failed_at": self.failed_at.isoformat(),
+            "age_s": round(self.age_s(now), 1),
+            "category": self.category,
+            "error": self.error,
+            "data_path": self.data_path,
+        }
+
+
+def _stored(engine: Engine, stamps: Iterable[datetime]) -> set[datetime]:
+    stamps = list(stamps)
+    if not stamps:
+        return set()
+    with engine.connect() as connection:
+        return set(
+            connection.scalars(
+                select(feed_snapshots.c.update_timestamp).where(
+                    feed_snapshots.c.update_timestamp.in_(stamps)
+                )
+            )
+        )
+
+
+def _data_path(run) -> str | None:
+    config = run.run_config.get("ops", {}).get("landed_snapshot", {}).get("config", {})
+    return config.get("data_path")
+
+
+def list_dead_letters(instance: DagsterInstance, engine: Engine) -> list[DeadLetter]:
+    """Every snapshot whose latest ingest run failed and that is not stored, oldest first."""
+    records = instance.get_run_records(
+        filters=RunsFilter(job_name=INGEST_JOB, statuses=[DagsterRunStatus.FAILURE]),
+        order_by="update_timestamp",
+        ascending=True,
+    )
+    newest_by_snapshot: dict[object, DeadLetter] = {}
+    for record in records:
+        run = record.dagster_run
+        stamp_text = run.tags.get(UPDATE_TIMESTAMP_TAG)
+        stamp = datetime.fromisoformat(stamp_text) if stamp_text else None
+        letter = DeadLetter(
+            run_id=run.run_id,
+            update_timestamp=stamp,
+            failed_at=(record.end_time and datetime.fromtimestamp(record.end_time, UTC))
+            or record.update_timestamp,
+            category=run.tags.get(ERROR_CATEGORY_TAG, "unknown"),
+            error=run.tags.get(ERROR_MESSAGE_TAG, "see the run's event log"),
+            data_path=_data_path(run),
+        )
+        newest_by_snapshot[stamp or run.run_id] = letter
+    stored = _stored(engine, (s for s in newest_by_snapshot if isinstance(s, datetime)))
+    letters = [
+        letter
+        for key, letter in newest_by_snapshot.items()
+        if not (isinstance(key, datetime) and key in stored)
+    ]
+    return sorted(letters, key=lambda d: d.failed_at)
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What replaying one dead letter did."""
+
+    run_id: str
+    replay_run_id: str | None
+    success: bool
+    detail: str
+
+
+def replay(instance: DagsterInstance, run_id: str) -> ReplayOutcome:
+    """Re-execute a failed ingest run from its failed step, as a new run."""
+    from vatsim_pipeline.definitions import resolved_ingest_job
+
+    parent = instance.get_run_by_id(run_id)
+    if parent is None:
+        return ReplayOutcome(run_id, None, False, "no such run")
+    if parent.job_name != INGEST_JOB or parent.status != DagsterRunStatus.FAILURE:
+        return ReplayOutcome(run_id, None, False, f"not a failed {INGEST_JOB} run")
+    result = execute_job(
+        reconstructable(resolved_ingest_job),
+        instance=instance,
+        reexecution_options=ReexecutionOptions.from_failure(run_id, instance),
+        tags={REPLAY_OF_TAG: run_id, SOURCE_TAG: "replay"},
+    )
+    if result.success:
+        return ReplayOutcome(run_id, result.run_id, True, "stored")
+    run = instance.get_run_by_id(result.run_id)
+    return ReplayOutcome(
+        run_id, result.run_id, False, (run.tags if run else {}).get(ERROR_MESSAGE_TAG, "failed")
+    )
