@@ -9,6 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Real retries, but quick: the policies read these when the assets are defined.
+os.environ.setdefault("VATSIM_RETRY_DELAY_S", "0.05")
+os.environ.setdefault("VATSIM_RETRY_MAX", "2")
+
 from sqlalchemy import Engine, create_engine, text
 
 from vatsim_pipeline.storage.engine import make_engine, migrate

@@ -124,9 +124,11 @@ def _fetch_and_land(
         retry_after = getattr(error, "retry_after_s", None)
         state = record_failure(state, now, str(error), retry_after, config)
         cursor.breakers = cursor.breakers.with_state(FEED, state)
-        if state.state is CircuitState.CLOSED:
-            return f"feed unreachable: {error}"
-        return describe(FEED, state, now)
+        if state.state is not CircuitState.CLOSED:
+            return describe(FEED, state, now)
+        if isinstance(error, PayloadError):
+            return f"feed did not serve a data feed: {error}"
+        return f"feed unreachable: {error}"
     cursor.breakers = cursor.breakers.with_state(FEED, record_success(state, now))
     newest = cursor.last_landed or cursor.last_requested
     if newest is not None and feeds.update_timestamp <= newest:

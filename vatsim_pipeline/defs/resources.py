@@ -62,7 +62,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, ConfigurableR
     settings = settings or Settings.from_env()
     return {
         "database": DatabaseResource(url=_from_env("VATSIM_DATABASE_URL", settings.database_url)),
-        "feed": FeedResource(status_url=_from_env("VATSIM_STATUS_URL", settings.status_url)),
+        "feed": FeedResource(
+            status_url=_from_env("VATSIM_STATUS_URL", settings.status_url),
+            read_timeout_s=float(os.environ.get("VATSIM_FEED_READ_TIMEOUT_S", "20")),
+        ),
         "landing": LandingResource(
             directory=_from_env("VATSIM_LANDING_DIR", str(settings.landing_dir))
         ),

@@ -14,7 +14,12 @@ from datetime import UTC, datetime
 import orjson
 import requests
 
-from vatsim_pipeline.feed.parse import load_json, parse_timestamp, update_timestamp_of
+from vatsim_pipeline.feed.parse import (
+    PayloadError,
+    load_json,
+    parse_timestamp,
+    update_timestamp_of,
+)
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0
@@ -143,14 +148,22 @@ class FeedClient:
         raise FeedUnavailable(service, attempts, retry_after)
 
     def fetch(self) -> FetchedFeeds:
-        """Fetch the data feed (required) and the transceivers feed (best effort)."""
+        """Fetch the data feed (required) and the transceivers feed (best effort).
+
+        The data payload is parsed as JSON in full, so a truncated or garbled answer is
+        refused here (a `PayloadError`) instead of being landed and failing its run.
+        """
         urls = self.discover()
         data_url, data, attempts = self._first_answer("data_feed", urls.data)
         fetched_at = datetime.now(UTC)
+        try:
+            update_timestamp = update_timestamp_of(load_json(data, "data feed"))
+        except PayloadError as error:
+            raise PayloadError(f"{data_url}: {error}") from None
         feeds = FetchedFeeds(
             data=data,
             data_url=data_url,
-            update_timestamp=snapshot_timestamp(data),
+            update_timestamp=update_timestamp,
             fetched_at=fetched_at,
             attempts=attempts,
         )

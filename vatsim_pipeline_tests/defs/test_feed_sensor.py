@@ -1,0 +1,173 @@
+"""The feed sensor against the real local feed server: landing, run keys, skips and breakers."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from dagster import DagsterInstance, build_sensor_context
+
+from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs.resources import build_resources
+from vatsim_pipeline.defs.sensor_cursor import FeedCursor
+from vatsim_pipeline.feed.landing import land
+from vatsim_pipeline.resilience.breaker import CircuitState
+from vatsim_pipeline_tests.feed_server_fixture import running_feed_server
+
+
+class SensorDriver:
+    """Evaluates the real sensor tick by tick, carrying its cursor like the daemon does."""
+
+    def __init__(self) -> None:
+        self.defs = build_definitions()
+        self.sensor = self.defs.resolve_sensor_def("vatsim_feed_sensor")
+        self.instance = DagsterInstance.get()
+        self.cursor: str | None = None
+
+    def tick(self):
+        context = build_sensor_context(
+            instance=self.instance, cursor=self.cursor, resources=build_resources()
+        )
+        data = self.sensor.evaluate_tick(context)
+        self.cursor = data.cursor or self.cursor
+        return data
+
+    @property
+    def state(self) -> FeedCursor:
+        return FeedCursor.parse(self.cursor)
+
+
+@pytest.fixture
+def feed(vatsim_env, monkeypatch):
+    with running_feed_server(pilots=30, controllers=6, seed=7) as server:
+        monkeypatch.setenv("VATSIM_STATUS_URL", server.status_url)
+        monkeypatch.setenv("VATSIM_BREAKER_THRESHOLD", "2")
+        monkeypatch.setenv("VATSIM_BREAKER_COOLDOWN_S", "0.5")
+        monkeypatch.setenv("VATSIM_FEED_READ_TIMEOUT_S", "1")
+        yield server
+
+
+def _current(feed) -> tuple[str, bytes]:
+    body = requests.get(feed.data_url, timeout=10).content
+    stamp = feed.source.render()[0]
+    return stamp, body
+
+
+def test_each_new_update_is_landed_once_and_requests_one_run(feed, vatsim_env) -> None:
+    driver = SensorDriver()
+
+    first = driver.tick()
+    assert len(first.run_requests) == 1
+    request = first.run_requests[0]
+    landed = Path(request.run_config["ops"]["landed_snapshot"]["config"]["data_path"])
+    assert landed.read_bytes() == requests.get(feed.data_url, timeout=10).content
+    assert landed.is_relative_to(vatsim_env["VATSIM_LANDING_DIR"])
+    stamp = driver.state.last_landed
+    assert request.run_key == stamp.isoformat()
+    assert request.tags["vatsim/update_timestamp"] == stamp.isoformat()
+    assert request.run_config["ops"]["landed_snapshot"]["config"]["transceivers_path"]
+
+    again = driver.tick()
+    assert again.run_requests == []
+    assert again.skip_message.startswith("no new update:")
+    assert stamp.isoformat() in again.skip_message
+
+    newer = datetime.fromisoformat(feed.advance())
+    third = driver.tick()
+    assert [r.run_key for r in third.run_requests] == [driver.state.last_landed.isoformat()]
+    assert abs(driver.state.last_landed - newer) < timedelta(microseconds=1)
+    assert driver.state.last_landed > stamp
+
+
+def test_a_landed_payload_without_a_run_is_requested_on_the_next_tick(feed, vatsim_env) -> None:
+    driver = SensorDriver()
+    first = driver.tick().run_requests[0]
+    orphan_time = driver.state.last_landed + timedelta(seconds=1)
+    orphan = land(Path(vatsim_env["VATSIM_LANDING_DIR"]), orphan_time, b"{}", None)
+    feed.advance()
+
+    result = driver.tick()
+
+    keys = [r.run_key for r in result.run_requests]
+    assert keys[0] == orphan_time.isoformat()
+    assert len(keys) == 2 and keys[1] > keys[0] > first.run_key
+    assert result.run_requests[0].run_config["ops"]["landed_snapshot"]["config"] == {
+        "data_path": orphan.data_path
+    }
+
+
+def test_feed_failures_open_the_breaker_and_a_probe_closes_it(feed) -> None:
+    driver = SensorDriver()
+    driver.tick()
+    feed.set_faults(fail_mode="http500")
+
+    one = driver.tick()
+    assert one.skip_message.startswith("feed unreachable:")
+    assert "HTTP 500" in one.skip_message
+    assert feed.data_url in one.skip_message
+    two = driver.tick()
+    assert two.skip_message.startswith("feed breaker OPEN after 2 consecutive failures")
+    assert "next probe at" in two.skip_message
+    state = driver.state.breakers.state("feed")
+    assert state.state is CircuitState.OPEN and state.consecutive_failures == 2
+
+    feed.clear_faults()
+    feed.advance()
+    held = driver.tick()
+    assert held.skip_message.startswith("feed breaker OPEN")
+    assert held.run_requests == []
+
+    time.sleep(0.6)
+    probe = driver.tick()
+    assert len(probe.run_requests) == 1
+    assert driver.state.breakers.state("feed").state is CircuitState.CLOSED
+
+
+def test_retry_after_holds_the_breaker_open_as_long_as_the_server_asks(feed) -> None:
+    driver = SensorDriver()
+    driver.tick()
+    feed.set_faults(fail_mode="http503", retry_after=120)
+    driver.tick()
+    driver.tick()
+    state = driver.state.breakers.state("feed")
+    assert state.state is CircuitState.OPEN
+    wait = (state.next_attempt_time - datetime.now(UTC)).total_seconds()
+    assert 100 < wait <= 120
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("truncated", "did not serve a data feed"),
+        ("html", "did not serve a data feed"),
+        ("close", "connection failed"),
+        ("timeout", "timed out"),
+    ],
+)
+def test_broken_payloads_are_skipped_with_their_reason(feed, mode: str, expected: str) -> None:
+    driver = SensorDriver()
+    feed.set_faults(fail_mode=mode, hang_seconds=3)
+    result = driver.tick()
+    assert result.run_requests == []
+    assert expected in result.skip_message
+    assert driver.state.breakers.state("feed").consecutive_failures == 1
+    assert driver.state.last_landed is None
+
+
+def test_stale_and_future_payloads_never_move_the_cursor(feed) -> None:
+    driver = SensorDriver()
+    driver.tick()
+    landed = driver.state.last_landed
+    feed.advance()
+    feed.set_faults(fail_mode="stale")
+    stale = driver.tick()
+    assert stale.run_requests == []
+    assert stale.skip_message.startswith("no new update:")
+    feed.set_faults(fail_mode="future")
+    future = driver.tick()
+    assert future.run_requests == []
+    assert "lies in the future" in future.skip_message
+    assert driver.state.last_landed == landed
