@@ -239,4 +239,96 @@ sectors = Table(
     Column("geometry", Text, nullable=False),
     Column("source", Text),
     Column("updated_at", UTCDateTime),
+    # What staffing needs besides the prefixes: a TRACON's position suffix, and the FIR
+    # sector ids a UIR covers (comma-separated).
+    Column("suffix", Text),
+    Column("members", Text),
+)
+
+sector_assignments = Table(
+    "sector_assignments",
+    metadata,
+    Column(
+        "flight_id",
+        Id,
+        ForeignKey("flights.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("observed_at", UTCDateTime, primary_key=True),
+    # The most specific sector covering the position; null over airspace no sector covers.
+    Column("sector_id", Text),
+)
+
+flight_sector_occupancy = Table(
+    "flight_sector_occupancy",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("flight_id", Id, ForeignKey("flights.id", ondelete="CASCADE"), nullable=False),
+    Column("sector_id", Text, nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    # Null while the flight is still inside (its last position, flight active).
+    Column("exited_at", UTCDateTime),
+    Column("entry_latitude", Float, nullable=False),
+    Column("entry_longitude", Float, nullable=False),
+    Column("entry_altitude", Integer),
+    Column("exit_latitude", Float),
+    Column("exit_longitude", Float),
+    Column("exit_altitude", Integer),
+    UniqueConstraint(
+        "flight_id", "sector_id", "entered_at", name="uq_flight_sector_occupancy_entry"
+    ),
+    Index("ix_flight_sector_occupancy_sector", "sector_id", "entered_at"),
+)
+
+controller_sectors = Table(
+    "controller_sectors",
+    metadata,
+    Column(
+        "controller_id",
+        Id,
+        ForeignKey("controllers.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("sector_id", Text, primary_key=True),
+    Index("ix_controller_sectors_sector", "sector_id"),
+)
+
+flight_summaries = Table(
+    "flight_summaries",
+    metadata,
+    Column(
+        "flight_id",
+        Id,
+        ForeignKey("flights.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("callsign", Text, nullable=False),
+    Column("cid", Integer, nullable=False),
+    Column("departure", Text),
+    Column("arrival", Text),
+    Column("aircraft", Text),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("positions", Integer, nullable=False),
+    Column("distance_nm", Float, nullable=False),
+    Column("max_altitude", Integer),
+    # JSON lists: [{sector_id, entered_at, exited_at, seconds}], [{callsign,
+    # controller_id, seconds}].
+    Column("sectors", Text, nullable=False),
+    Column("controllers", Text, nullable=False),
+    Index("ix_flight_summaries_ended_at", "ended_at"),
+)
+
+maintenance_log = Table(
+    "maintenance_log",
+    metadata,
+    Column("task", Text, primary_key=True),
+    Column("ran_at", UTCDateTime, nullable=False),
+    Column("rows", Integer, nullable=False),
+    # Where the next run resumes (JSON), so that a run reads only what changed.
+    Column("cursor", Text),
 )

@@ -5,9 +5,9 @@ stored fails with the previous sectors untouched, and a failure inside the trans
 rolls back to them. Unchanged rows are not rewritten, so storing the same release twice
 changes nothing, not even `updated_at`.
 
-The table has one `callsign_prefix` column: all prefixes are kept there, comma-separated.
-It has no column for a TRACON's suffix or a UIR's member FIRs, so sectors read back
-have none (see `load_sector_rows`).
+The table has one `callsign_prefix` column: all prefixes are kept there, comma-separated;
+`suffix` holds a TRACON's position suffix and `members` a UIR's FIR ids (comma-separated),
+so that staffing can be rebuilt from the table alone.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ COMPARED = (
     "max_lon",
     "geometry",
     "source",
+    "suffix",
+    "members",
 )
 DELETE_CHUNK = 500
 
@@ -57,6 +59,8 @@ def sector_row(sector: Sector, source: str) -> dict[str, Any]:
         "max_lon": max_lon,
         "geometry": shapely.to_geojson(sector.geometry),
         "source": source,
+        "suffix": sector.suffix,
+        "members": ",".join(sector.members) or None,
     }
 
 
@@ -104,8 +108,7 @@ def replace_sectors(engine: Engine, sectors: Iterable[Sector], source: str) -> d
 
 
 def load_sector_rows(engine: Engine) -> list[Sector]:
-    """The stored sectors, ordered by id. `source` is the load's label; TRACON suffixes
-    and UIR members are not stored, so they come back empty."""
+    """The stored sectors, ordered by id; `source` is the load's label."""
     with engine.connect() as connection:
         rows = connection.execute(select(sectors_table).order_by(sectors_table.c.id)).all()
     return [
@@ -115,6 +118,8 @@ def load_sector_rows(engine: Engine) -> list[Sector]:
             kind=row.kind,
             geometry=shapely.from_geojson(row.geometry),
             prefixes=tuple(row.callsign_prefix.split(",")) if row.callsign_prefix else (),
+            suffix=row.suffix,
+            members=tuple(row.members.split(",")) if row.members else (),
             oceanic=bool(row.oceanic),
             region=row.region,
             division=row.division,
