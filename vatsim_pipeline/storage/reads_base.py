@@ -64,9 +64,10 @@ def parse_bbox(text: str) -> BBox:
     if len(parts) != 4:
         raise InvalidQuery("bbox", f"expected min_lat,min_lon,max_lat,max_lon, got {text!r}")
     try:
-        return BBox(*(float(part) for part in parts))
+        numbers = [float(part) for part in parts]
     except ValueError:
         raise InvalidQuery("bbox", f"not four numbers: {text!r}") from None
+    return BBox(*numbers)
 
 
 def flight_ref(text: str) -> int | str:

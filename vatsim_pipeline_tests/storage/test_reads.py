@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select, update
 
 from vatsim_pipeline.feed.parse import parse_data_feed
 from vatsim_pipeline.storage.engine import make_engine
-from vatsim_pipeline.storage.reads import InvalidQuery, NotFound, QueryService, parse_bbox
+from vatsim_pipeline.storage.reads import BBox, InvalidQuery, NotFound, QueryService, parse_bbox
 from vatsim_pipeline.storage.schema import flights
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.conftest import BACKENDS
@@ -263,10 +263,26 @@ def test_bad_arguments_name_the_parameter(service: QueryService, arguments: dict
         service.get_active_flights(**arguments)
 
 
-@pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "1,2,3,4,5", ""])
-def test_parse_bbox_refuses_anything_but_four_numbers(text: str):
-    with pytest.raises(InvalidQuery, match=r"^bbox: "):
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1,2,3", "expected min_lat,min_lon,max_lat,max_lon, got '1,2,3'"),
+        ("a,b,c,d", "not four numbers: 'a,b,c,d'"),
+        ("1,2,3,4,5", "expected min_lat,min_lon,max_lat,max_lon"),
+        ("", "expected min_lat,min_lon,max_lat,max_lon, got ''"),
+        ("60,0,50,10", "min_lat is greater than max_lat"),
+        ("0,0,1,nan", "coordinates must be finite numbers"),
+    ],
+)
+def test_parse_bbox_refuses_anything_but_an_ordered_box(text: str, reason: str):
+    with pytest.raises(InvalidQuery) as raised:
         parse_bbox(text)
+    assert raised.value.param == "bbox"
+    assert raised.value.reason.startswith(reason)
+
+
+def test_parse_bbox_reads_four_numbers():
+    assert parse_bbox(" 35, -10 ,60,30") == BBox(35.0, -10.0, 60.0, 30.0)
 
 
 # --- controllers and sectors ---------------------------------------------------------
