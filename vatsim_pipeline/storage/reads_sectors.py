@@ -33,6 +33,7 @@ SUMMARY_COLUMNS = (
     sectors.c.max_lat,
     sectors.c.max_lon,
 )
+STAFFING_COLUMNS = (sectors.c.suffix, sectors.c.members)
 NO_BOUNDARY = GeometryCollection()
 KINDS = ("fir", "uir", "tracon", "custom")
 """The sector kinds the loaders store."""
@@ -51,16 +52,21 @@ def staffed_sectors(
 
 
 def _as_sector(row: Row) -> Sector:
-    """A stored sector for staffing only: prefixes without the boundary."""
-    prefixes = tuple(p.strip() for p in (row.callsign_prefix or "").split(",") if p.strip())
+    """A stored sector for staffing only: prefixes, suffix and members, no boundary."""
     return Sector(
         id=row.id,
         name=row.name,
         kind=row.kind,
         geometry=NO_BOUNDARY,
-        prefixes=prefixes,
+        prefixes=_split(row.callsign_prefix),
+        suffix=row.suffix,
+        members=_split(row.members),
         oceanic=bool(row.oceanic),
     )
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def _bbox(row: Row) -> list[float] | None:
@@ -80,7 +86,9 @@ def sector_page(
     """Sectors ordered by id, optionally of one kind, with their staffing."""
     if kind is not None and kind not in KINDS:
         raise InvalidQuery("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    rows = connection.execute(select(*SUMMARY_COLUMNS).order_by(sectors.c.id)).all()
+    rows = connection.execute(
+        select(*SUMMARY_COLUMNS, *STAFFING_COLUMNS).order_by(sectors.c.id)
+    ).all()
     staffing = staffed_sectors(active_positions, (_as_sector(row) for row in rows))
     wanted = [row for row in rows if kind is None or row.kind == kind]
     page = wanted[offset : offset + limit]

@@ -326,6 +326,8 @@ def test_staffing_follows_the_active_controllers(service: QueryService):
     assert staffed["EKDK"] == ["EKDK_CTR"]
     assert staffed["TRACON:EDDF"] == ["EDDF_N_APP"]
     assert staffed["UIR:RU-CEN"] == ["RU-CEN_FSS"]
+    members = next(s for s in real_sectors() if s.id == "UIR:RU-CEN").members
+    assert members and all(staffed[member] == ["RU-CEN_FSS"] for member in members)
     assert staffed["EGTT"] == []
     ctr = {r["callsign"] for r in raw(FILES[-1])["controllers"] if r["callsign"].endswith("_CTR")}
     assert {c for callsigns in staffed.values() for c in callsigns if c.endswith("_CTR")} <= ctr
