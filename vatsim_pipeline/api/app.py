@@ -132,7 +132,7 @@ def service_routes(service: QueryService) -> list[ApiRoute]:
                 ApiParameter("arrival", "Planned arrival (ICAO).", example="KJFK"),
                 ApiParameter(
                     "sector",
-                    "Sector id; flights whose latest position its boundary covers.",
+                    "Sector id: flights whose latest position it covers (unknown: none).",
                     example="EGTT",
                 ),
                 ApiParameter(
