@@ -1,0 +1,114 @@
+"""The PostgreSQL COPY path and the portable Core path store and report the same.
+
+Also: a snapshot whose write fails leaves nothing behind, not even in the session's
+staging tables, and the next snapshot on the same connection is stored cleanly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError
+
+from vatsim_pipeline.feed.models import Snapshot, Transceiver
+from vatsim_pipeline.storage import core_writes, postgres_writes
+from vatsim_pipeline.storage.schema import feed_snapshots, flights
+from vatsim_pipeline.storage.snapshot_rows import snapshot_rows
+from vatsim_pipeline.storage.write_report import TableWrite
+from vatsim_pipeline.storage.writes import write_snapshot
+from vatsim_pipeline_tests.shared_data import sequence_files
+from vatsim_pipeline_tests.storage.support import clear, dump, parsed, rows
+
+PATH_TABLES = ("flights", "flight_positions", "controllers", "transceivers", "prefiles")
+
+
+def with_radios(snapshot: Snapshot) -> Snapshot:
+    """The snapshot with a radio per pilot (at its position) and two per controller."""
+    radios = [
+        Transceiver(p.callsign, 0, 122_800_000, p.latitude, p.longitude, 100.0, 0.0)
+        for p in snapshot.pilots
+    ]
+    for index, controller in enumerate(snapshot.controllers):
+        lat, lon = -50.0 + index % 100, -150.0 + (index * 7) % 300
+        for radio in (0, 1):
+            radios.append(
+                Transceiver(controller.callsign, radio, 118_000_000, lat + radio, lon, 30.0, 20.0)
+            )
+    return dataclasses.replace(snapshot, transceivers=radios, transceiver_stations=len(radios))
+
+
+def _order() -> list[Path]:
+    """Out of order, with repeats: every branch of the upsert is taken."""
+    files = sequence_files()
+    return [files[2], files[0], files[2], files[4], files[1], files[0]]
+
+
+def _write_with(path, engine: Engine, snapshot: Snapshot) -> dict[str, TableWrite]:
+    with engine.begin() as connection:
+        return path.write_rows(connection, snapshot_rows(snapshot), snapshot.update_timestamp)
+
+
+def test_copy_path_and_core_path_store_and_report_the_same(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's own")
+    snapshots = [with_radios(parsed(path)) for path in _order()]
+
+    core_reports = [_write_with(core_writes, engine, s) for s in snapshots]
+    core_tables = dump(engine)
+    clear(engine)
+    copy_reports = [_write_with(postgres_writes, engine, s) for s in snapshots]
+
+    assert copy_reports == core_reports
+    copied = dump(engine)
+    for name in PATH_TABLES:
+        assert copied[name] == core_tables[name], name
+    assert any(r["transceivers"].inserted for r in copy_reports)
+    assert any(r["flights"].updated for r in copy_reports)
+    assert any(r["flights"].unchanged for r in copy_reports)
+
+
+def _broken(snapshot: Snapshot) -> Snapshot:
+    """A snapshot that fails in the database: a pilot without latitude (NOT NULL)."""
+    pilots = list(snapshot.pilots)
+    pilots[-1] = dataclasses.replace(pilots[-1], latitude=None)
+    return dataclasses.replace(snapshot, pilots=pilots)
+
+
+def test_a_failed_write_leaves_nothing_and_the_next_one_is_clean(engine: Engine) -> None:
+    first, second, third = (with_radios(parsed(path)) for path in sequence_files()[:3])
+
+    with pytest.raises(IntegrityError):
+        write_snapshot(engine, _broken(first))
+    write_snapshot(engine, second)
+    with pytest.raises(IntegrityError):
+        write_snapshot(engine, _broken(first))
+    write_snapshot(engine, third)
+    after_failures = dump(engine)
+    clear(engine)
+    write_snapshot(engine, second)
+    write_snapshot(engine, third)
+
+    assert dump(engine) == after_failures
+    stored = {row["update_timestamp"] for row in rows(engine, feed_snapshots)}
+    assert stored == {second.update_timestamp, third.update_timestamp}
+    assert len(rows(engine, flights)) == len(
+        {(p.cid, p.callsign, p.logon_time) for p in second.pilots + third.pilots}
+    )
+
+
+def test_copy_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:
+    """A value COPY refuses (heading beyond SMALLINT) fails like any other storage error."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's own")
+    snapshot = parsed(sequence_files()[0])
+    pilots = [dataclasses.replace(snapshot.pilots[0], heading=40_000), *snapshot.pilots[1:]]
+
+    with pytest.raises(DataError, match="smallint"):
+        write_snapshot(engine, dataclasses.replace(snapshot, pilots=pilots))
+
+    assert rows(engine, feed_snapshots) == []
+    write_snapshot(engine, snapshot)
+    assert len(rows(engine, flights)) == len(snapshot.pilots)
