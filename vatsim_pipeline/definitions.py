@@ -3,6 +3,11 @@
 from dagster import Definitions, JobDefinition, in_process_executor
 
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
+from vatsim_pipeline.defs.health_assets import (
+    pipeline_health,
+    pipeline_health_every_5_minutes,
+    pipeline_health_job,
+)
 from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
@@ -14,9 +19,10 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Wire the rooms together; `settings` defaults to the environment."""
     settings = settings or Settings.from_env()
     return Definitions(
-        assets=[landed_snapshot, snapshot_tables],
-        jobs=[ingest_job],
+        assets=[landed_snapshot, snapshot_tables, pipeline_health],
+        jobs=[ingest_job, pipeline_health_job],
         sensors=[vatsim_feed_sensor],
+        schedules=[pipeline_health_every_5_minutes],
         resources={
             **build_resources(settings),
             "landed_io_manager": LandedSnapshotIOManager(
