@@ -81,9 +81,14 @@ class RunErrors:
     max_runtime_exceeded: bool
 
 
-def errors_report(instance: DagsterInstance, since: datetime | None = None) -> dict:
-    """Errors by category, severity and service; the recovery rate; the most common errors."""
-    seen = activity(instance, Window.ending_now(since))
+def errors_report(
+    instance: DagsterInstance, since: datetime | None = None, until: datetime | None = None
+) -> dict:
+    """Errors by category, severity and service; the recovery rate; the most common errors.
+
+    The window runs from `since` (default: 24 hours before `until`) to `until` (default: now).
+    """
+    seen = activity(instance, Window.between(since, until))
     by_run = collect_errors(instance, seen)
     errors = [error for run in by_run.values() for error in run.errors]
     failures, recovered = _recovery(instance, seen, by_run)

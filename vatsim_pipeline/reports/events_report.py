@@ -22,9 +22,17 @@ from vatsim_pipeline.resilience.errors import ErrorCategory
 FAILED_EVENTS = (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE)
 
 
-def events_report(instance: DagsterInstance, engine: Engine, since: datetime | None = None) -> dict:
-    """Event counts by type and job, runs by status, processing time, dead letters, timeouts."""
-    seen = activity(instance, Window.ending_now(since))
+def events_report(
+    instance: DagsterInstance,
+    engine: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict:
+    """Event counts by type and job, runs by status, processing time, dead letters, timeouts.
+
+    The window runs from `since` (default: 24 hours before `until`) to `until` (default: now).
+    """
+    seen = activity(instance, Window.between(since, until))
     by_job: dict[str, Counter[str]] = {}
     for run_id, counts in seen.counts.items():
         job = by_job.setdefault(seen.runs[run_id].dagster_run.job_name, Counter())

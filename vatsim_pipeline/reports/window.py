@@ -65,9 +65,9 @@ class Window:
     until: datetime
 
     @classmethod
-    def ending_now(cls, since: datetime | None = None, now: datetime | None = None) -> Window:
-        """The window up to now; `since` defaults to 24 hours ago."""
-        until = (now or datetime.now(UTC)).astimezone(UTC)
+    def between(cls, since: datetime | None = None, until: datetime | None = None) -> Window:
+        """`until` defaults to now, `since` to 24 hours before `until`."""
+        until = (until or datetime.now(UTC)).astimezone(UTC)
         return cls((since or until - DEFAULT_SINCE).astimezone(UTC), until)
 
     def as_dict(self) -> dict[str, str]:

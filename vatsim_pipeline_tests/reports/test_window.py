@@ -54,8 +54,8 @@ def test_what_is_not_a_start_in_the_past_is_refused_with_the_reason(
     assert str(error.value) == message
 
 
-def test_a_window_ends_now_and_holds_its_bounds() -> None:
-    window = Window.ending_now(now=NOW)
+def test_a_window_lasts_a_day_by_default_and_holds_its_bounds() -> None:
+    window = Window.between(until=NOW)
     assert window.since == NOW - timedelta(hours=24)
     assert window.as_dict() == {
         "since": "2024-11-21T12:00:00+00:00",
