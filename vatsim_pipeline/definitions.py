@@ -25,9 +25,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         schedules=[pipeline_health_every_5_minutes],
         resources={
             **build_resources(settings),
-            "landed_io_manager": LandedSnapshotIOManager(
-                directory=str(settings.landing_dir / "_runs")
-            ),
+            "landed_io_manager": LandedSnapshotIOManager(),
         },
         executor=in_process_executor,
     )

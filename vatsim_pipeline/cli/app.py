@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-COMMAND_MODULES = ("ingest",)
+COMMAND_MODULES = ("ingest", "feed_server", "query", "serve")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -59,7 +59,7 @@ def vatsim_feed_sensor(
     now = datetime.now(UTC)
     config = config_from_env(os.environ)
     cursor = FeedCursor.parse(context.cursor)
-    _observe_run_outcomes(context, cursor, now)
+    _observe_run_outcomes(context, cursor, config)
     notes = [_fetch_and_land(context, cursor, feed, landing, now, config)]
     run_requests, note = _request_runs(cursor, landing.path(), now, config)
     notes.append(note)
@@ -73,7 +73,9 @@ def vatsim_feed_sensor(
     )
 
 
-def _observe_run_outcomes(context: SensorEvaluationContext, cursor: FeedCursor, now) -> None:
+def _observe_run_outcomes(
+    context: SensorEvaluationContext, cursor: FeedCursor, config: BreakerConfig
+) -> None:
     """Feed the database breaker with the ingest runs that ended since the last tick."""
     records = context.instance.get_run_records(
         filters=RunsFilter(
@@ -92,7 +94,10 @@ def _observe_run_outcomes(context: SensorEvaluationContext, cursor: FeedCursor, 
             state = record_success(state, record.update_timestamp)
         elif run.tags.get(ERROR_SERVICE_TAG) == DATABASE:
             state = record_failure(
-                state, record.update_timestamp, f"run {run.run_id[:8]} failed on the database"
+                state,
+                record.update_timestamp,
+                f"run {run.run_id[:8]} failed on the database",
+                config=config,
             )
         cursor.runs_checked_until = record.update_timestamp
     cursor.breakers = cursor.breakers.with_state(DATABASE, state)

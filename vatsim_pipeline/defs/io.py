@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from dagster import ConfigurableIOManager, InputContext, OutputContext
+from dagster import ConfigurableIOManager, DagsterInstance, InputContext, OutputContext
 
 from vatsim_pipeline.feed.landing import LandedSnapshot, write_atomically
 
@@ -19,22 +19,27 @@ TIME_FIELDS = ("update_timestamp", "fetched_at")
 
 
 class LandedSnapshotIOManager(ConfigurableIOManager):
-    """Stores a `LandedSnapshot` as JSON under `<directory>/<run_id>.json`."""
+    """Stores a `LandedSnapshot` as JSON in the Dagster instance's storage, by run id.
 
-    directory: str
+    Run ids belong to the instance, so the descriptor lives beside the instance's own
+    files: `<storage>/landed_snapshot/<run_id>.json`.
+    """
 
-    def _path(self, run_id: str) -> Path:
-        return Path(self.directory) / f"{run_id}.json"
+    @staticmethod
+    def _path(instance: DagsterInstance, run_id: str) -> Path:
+        return Path(instance.storage_directory()) / "landed_snapshot" / f"{run_id}.json"
 
     def handle_output(self, context: OutputContext, obj: LandedSnapshot) -> None:
         document = asdict(obj)
         for name in TIME_FIELDS:
             if document[name] is not None:
                 document[name] = document[name].isoformat()
-        write_atomically(self._path(context.run_id), json.dumps(document).encode())
+        path = self._path(context.step_context.instance, context.run_id)
+        write_atomically(path, json.dumps(document).encode())
 
     def load_input(self, context: InputContext) -> LandedSnapshot:
-        document = json.loads(self._path(context.upstream_output.run_id).read_bytes())
+        path = self._path(context.instance, context.upstream_output.run_id)
+        document = json.loads(path.read_bytes())
         for name in TIME_FIELDS:
             if document[name] is not None:
                 document[name] = datetime.fromisoformat(document[name])

@@ -1,7 +1,7 @@
 """Dagster resources: thin handles on the database, the feeds and the landing directory.
 
-Values come from the environment (see `vatsim_pipeline.settings`); when a variable is
-set it is passed as an `EnvVar`, so the UI shows its name rather than a secret URL.
+Values come from the environment (see `vatsim_pipeline.settings`) as `EnvVar`s, so the
+UI shows a variable's name rather than a secret URL.
 """
 
 import os
@@ -53,20 +53,24 @@ class LandingResource(ConfigurableResource):
         return Path(self.directory)
 
 
-def _from_env(name: str, default: str) -> str | EnvVar:
-    return EnvVar(name) if os.environ.get(name) else default
+def _env(name: str, default: str) -> EnvVar:
+    """An `EnvVar`, resolved when a run starts; the default is exported if it is unset.
+
+    Resolving at run start (not when the definitions load) keeps every run on the
+    environment of the process that executes it, including replays in a long-lived one.
+    """
+    os.environ.setdefault(name, default)
+    return EnvVar(name)
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, ConfigurableResource]:
     """The resources of `Definitions`, resolved from the environment."""
     settings = settings or Settings.from_env()
     return {
-        "database": DatabaseResource(url=_from_env("VATSIM_DATABASE_URL", settings.database_url)),
+        "database": DatabaseResource(url=_env("VATSIM_DATABASE_URL", settings.database_url)),
         "feed": FeedResource(
-            status_url=_from_env("VATSIM_STATUS_URL", settings.status_url),
+            status_url=_env("VATSIM_STATUS_URL", settings.status_url),
             read_timeout_s=float(os.environ.get("VATSIM_FEED_READ_TIMEOUT_S", "20")),
         ),
-        "landing": LandingResource(
-            directory=_from_env("VATSIM_LANDING_DIR", str(settings.landing_dir))
-        ),
+        "landing": LandingResource(directory=_env("VATSIM_LANDING_DIR", str(settings.landing_dir))),
     }
