@@ -82,7 +82,7 @@ def _latest_wins(table: Table, excluded, columns: Sequence[str]) -> dict[str, An
     return sets
 
 
-def upsert_connections(
+def _upsert(
     connection: Connection,
     table: Table,
     columns: Sequence[str],
@@ -107,8 +107,8 @@ def upsert_connections(
             result.unchanged += 1
             if seen_at == found[1]:
                 continue  # a repeat: first_seen <= last_seen == seen_at, nothing can move
-        to_write.append({**dict(zip(columns, row, strict=True)), "first_seen": seen_at})
-        to_write[-1]["last_seen"] = seen_at
+        values = dict(zip(columns, row, strict=True))
+        to_write.append({**values, "first_seen": seen_at, "last_seen": seen_at})
     if to_write:
         statement = _insert(connection, table)
         state = [name for name in columns if name not in keys]
@@ -134,7 +134,7 @@ def write_rows(
 ) -> dict[str, TableWrite]:
     """Write flights, positions, controllers, radios and prefiles of one snapshot."""
     tables: dict[str, TableWrite] = {}
-    flight_ids, tables["flights"] = upsert_connections(
+    flight_ids, tables["flights"] = _upsert(
         connection, flights, FLIGHT_COLUMNS, CONNECTION_KEY, rows.flights, seen_at
     )
     positions = [
@@ -148,7 +148,7 @@ def write_rows(
     tables["flight_positions"] = _appended(
         insert_new(connection, flight_positions, positions), len(positions)
     )
-    controller_ids, tables["controllers"] = upsert_connections(
+    controller_ids, tables["controllers"] = _upsert(
         connection, controllers, CONTROLLER_COLUMNS, CONNECTION_KEY, rows.controllers, seen_at
     )
     width = len(RADIO_COLUMNS)
@@ -162,7 +162,7 @@ def write_rows(
         for row in rows.transceivers
     ]
     tables["transceivers"] = _appended(insert_new(connection, transceivers, radios), len(radios))
-    _, tables["prefiles"] = upsert_connections(
+    _, tables["prefiles"] = _upsert(
         connection, prefiles, PREFILE_COLUMNS, PREFILE_KEY, rows.prefiles, seen_at
     )
     return tables
