@@ -1,0 +1,155 @@
+"""The sector boundaries as an asset, refreshed daily from the current VATSpy release or
+loaded from local files.
+
+A refresh loads and checks every file before it touches the table, then replaces the
+stored sectors in one transaction: a download error or a bad file fails the run with a
+classified failure and the previous boundaries stay in place.
+"""
+
+import time
+from collections import Counter
+from typing import Literal, NoReturn
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    Config,
+    DefaultScheduleStatus,
+    Failure,
+    MaterializeResult,
+    ScheduleDefinition,
+    asset,
+    define_asset_job,
+    in_process_executor,
+)
+from pydantic import Field
+
+from vatsim_pipeline.defs.failure_hook import classify_failure
+from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.table_docs import table_metadata
+from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable, network_retry_policy
+from vatsim_pipeline.sectors.boundaries import SectorSourceError
+from vatsim_pipeline.sectors.release import ReleaseError
+from vatsim_pipeline.sectors.sources import (
+    SectorFiles,
+    default_files,
+    given_files,
+    live_files,
+)
+from vatsim_pipeline.storage.sector_writes import replace_sectors
+
+SECTORS_GROUP = "sectors"
+KINDS = ("fir", "uir", "tracon", "custom")
+SERVICE = "sectors"
+
+
+class SectorsConfig(Config):
+    """Where the boundaries come from. `auto`: the files given here, else the folder in
+    `VATSIM_SECTORS_DIR`, else the live release."""
+
+    source: Literal["auto", "live", "files"] = Field(
+        default="auto", description="auto, live (current VATSpy release) or files."
+    )
+    vatspy_dat: str | None = Field(default=None, description="VATSpy.dat (FIRs and UIRs).")
+    boundaries: str | None = Field(
+        default=None, description="Boundaries.geojson (gzip accepted) of the same release."
+    )
+    tracon: str | None = Field(default=None, description="simaware TRACONBoundaries.geojson.")
+    extra: list[str] = Field(
+        default_factory=list, description="GeoJSON files of custom sectors to add."
+    )
+
+
+def _resolve(config: SectorsConfig) -> SectorFiles:
+    if config.source == "live":
+        return live_files(config.extra, config.tracon)
+    if config.vatspy_dat and config.boundaries:
+        return given_files(config.vatspy_dat, config.boundaries, config.tracon, config.extra)
+    if config.source == "auto" and not (config.vatspy_dat or config.boundaries):
+        return default_files(config.extra, config.tracon)
+    raise Failure(
+        description=f"{SERVICE}: configuration error (high), not retryable: "
+        "local sectors need both vatspy_dat and boundaries",
+        allow_retries=False,
+    )
+
+
+def _bad_source(error: Exception) -> NoReturn:
+    """A failure that keeps the previous sectors: retried when a download may succeed
+    later, at once and classified as validation when a file is bad (the message names
+    the file, the place in it and the reason)."""
+    if isinstance(error, ReleaseError) and error.__cause__ is not None:
+        fail_fast_if_unretryable(error, SERVICE)
+    raise Failure(
+        description=f"{SERVICE}: validation error (high), not retryable: {error}",
+        metadata={
+            "category": "validation",
+            "severity": "high",
+            "service": SERVICE,
+            "retryable": False,
+            "exception_type": type(error).__name__,
+        },
+        allow_retries=False,
+    ) from error
+
+
+@asset(
+    group_name=SECTORS_GROUP,
+    retry_policy=network_retry_policy(),
+    description="Sector boundaries (VATSpy FIRs and UIRs, simaware TRACONs, custom GeoJSON) "
+    "with the callsign prefixes that staff them; replaced whole, or not at all.",
+    metadata=table_metadata("sectors"),
+)
+def sectors(
+    context: AssetExecutionContext, config: SectorsConfig, database: DatabaseResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    try:
+        files = _resolve(config)
+        context.log.info(f"loading sectors ({files.origin}) from {files.boundaries}")
+        loaded = files.load()
+    except SectorSourceError as error:
+        _bad_source(error)
+    parsed = time.perf_counter()
+    try:
+        counts = replace_sectors(database.engine(), loaded, files.label)
+    except ValueError as error:
+        _bad_source(error)
+    except Exception as error:
+        fail_fast_if_unretryable(error, "database")
+    stored = time.perf_counter()
+    kinds = Counter(sector.kind for sector in loaded)
+    context.log.info(
+        f"stored {len(loaded)} sectors ({files.label}): "
+        + ", ".join(f"{name} {number}" for name, number in counts.items())
+    )
+    return MaterializeResult(
+        metadata={
+            **{kind: kinds.get(kind, 0) for kind in KINDS},
+            "total": len(loaded),
+            **counts,
+            "source": files.origin,
+            "commit": files.commit or "",
+            "label": files.label,
+            "load_ms": round(1000 * (parsed - started), 1),
+            "store_ms": round(1000 * (stored - parsed), 1),
+        }
+    )
+
+
+sectors_job = define_asset_job(
+    "refresh_sectors",
+    selection=AssetSelection.assets(sectors),
+    executor_def=in_process_executor,
+    description="Reload the sector boundaries and replace the stored ones.",
+    hooks={classify_failure},
+)
+
+sectors_daily = ScheduleDefinition(
+    name="sectors_daily",
+    job=sectors_job,
+    cron_schedule="0 4 * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Refresh the sector boundaries from the current release at 04:00 UTC.",
+)
