@@ -1,0 +1,104 @@
+"""End to end: the real Dagster daemon runs the sensor against the local feed server.
+
+Three successive simulated feed updates must each become exactly one successful run,
+keyed by its update timestamp, and each snapshot must be stored.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from sqlalchemy import select
+
+from vatsim_pipeline.defs.tags import UPDATE_TIMESTAMP_TAG
+from vatsim_pipeline.storage.schema import feed_snapshots
+from vatsim_pipeline_tests.feed_server_fixture import running_feed_server
+from vatsim_pipeline_tests.shared_data import REPOSITORY
+
+UPDATES = 3
+WAIT_PER_UPDATE_S = 120
+
+
+def _runs_for(instance: DagsterInstance, stamp: str):
+    return instance.get_run_records(
+        filters=RunsFilter(job_name="ingest_snapshot", tags={UPDATE_TIMESTAMP_TAG: stamp})
+    )
+
+
+def _wait_for_success(instance: DagsterInstance, stamp: str, daemon: subprocess.Popen) -> None:
+    deadline = time.monotonic() + WAIT_PER_UPDATE_S
+    while time.monotonic() < deadline:
+        assert daemon.poll() is None, "the daemon exited"
+        statuses = [r.dagster_run.status for r in _runs_for(instance, stamp)]
+        assert DagsterRunStatus.FAILURE not in statuses
+        if DagsterRunStatus.SUCCESS in statuses:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"no successful run for update {stamp} within {WAIT_PER_UPDATE_S} s")
+
+
+@pytest.fixture
+def daemon_home(vatsim_env) -> Path:
+    home = Path(vatsim_env["DAGSTER_HOME"])
+    shutil.copy(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
+    (home / "workspace.yaml").write_text(
+        "load_from:\n  - python_module:\n      module_name: vatsim_pipeline.definitions\n"
+        f"      working_directory: {REPOSITORY}\n"
+    )
+    return home
+
+
+@pytest.mark.daemon
+def test_the_daemon_turns_each_feed_update_into_one_stored_run(
+    daemon_home: Path, engine, monkeypatch
+) -> None:
+    with running_feed_server(pilots=40, controllers=8, seed=3) as feed:
+        env = {
+            **os.environ,
+            "VATSIM_STATUS_URL": feed.status_url,
+            "VATSIM_SENSOR_INTERVAL_S": "2",
+        }
+        daemon_bin = Path(sys.executable).parent / "dagster-daemon"
+        daemon = subprocess.Popen(
+            [str(daemon_bin), "run", "-w", str(daemon_home / "workspace.yaml")],
+            cwd=daemon_home,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            instance = DagsterInstance.get()
+            stamps = []
+            for update in range(UPDATES):
+                if update:
+                    feed.advance()
+                stamp = datetime.fromisoformat(feed.source.render()[0].isoformat()).isoformat()
+                stamps.append(stamp)
+                _wait_for_success(instance, stamp, daemon)
+        finally:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+
+    for stamp in stamps:
+        runs = _runs_for(instance, stamp)
+        assert len(runs) == 1
+        assert runs[0].dagster_run.tags["dagster/run_key"] == stamp
+        assert runs[0].dagster_run.tags["dagster/sensor_name"] == "vatsim_feed_sensor"
+    with engine.connect() as connection:
+        stored = [
+            t.isoformat() for t in connection.scalars(select(feed_snapshots.c.update_timestamp))
+        ]
+    assert sorted(stored) == sorted(stamps)
