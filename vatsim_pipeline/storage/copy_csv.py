@@ -71,14 +71,20 @@ def copy_rows(
 
     COPY needs the raw psycopg2 cursor, whose errors SQLAlchemy does not see; they are
     raised as SQLAlchemy's own (`IntegrityError`, `DataError`, ...) like every other
-    storage error.
+    storage error, and a lost connection is invalidated so the pool never reuses it.
     """
     if not rows:
         return
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
     dbapi = connection.dialect.loaded_dbapi
-    try:
-        with connection.connection.cursor() as cursor:
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        try:
             cursor.copy_expert(statement, CsvStream(rows))
-    except dbapi.Error as error:
-        raise DBAPIError.instance(statement, None, error, dbapi.Error) from error
+        except dbapi.Error as error:
+            lost = connection.dialect.is_disconnect(error, raw.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(
+                statement, None, error, dbapi.Error, connection_invalidated=lost
+            ) from error

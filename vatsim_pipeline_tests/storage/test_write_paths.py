@@ -10,11 +10,12 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from vatsim_pipeline.feed.models import Snapshot, Transceiver
 from vatsim_pipeline.storage import core_writes, postgres_writes
+from vatsim_pipeline.storage.copy_csv import CsvStream
 from vatsim_pipeline.storage.schema import feed_snapshots, flights
 from vatsim_pipeline.storage.snapshot_rows import snapshot_rows
 from vatsim_pipeline.storage.write_report import TableWrite
@@ -111,4 +112,34 @@ def test_copy_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:
 
     assert rows(engine, feed_snapshots) == []
     write_snapshot(engine, snapshot)
+    assert len(rows(engine, flights)) == len(snapshot.pilots)
+
+
+def test_a_connection_lost_during_copy_is_invalidated_and_the_next_write_works(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's own")
+    snapshot = parsed(sequence_files()[0])
+    original_read = CsvStream.read
+
+    def read_then_lose_the_connection(stream: CsvStream, size: int = -1) -> str:
+        with engine.connect() as admin:
+            admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE state = 'active' AND query LIKE 'COPY %' AND pid <> pg_backend_pid()"
+                )
+            )
+        monkeypatch.setattr(CsvStream, "read", original_read)
+        return original_read(stream, size)
+
+    monkeypatch.setattr(CsvStream, "read", read_then_lose_the_connection)
+
+    with pytest.raises(OperationalError) as lost:
+        write_snapshot(engine, snapshot)
+
+    assert lost.value.connection_invalidated
+    write = write_snapshot(engine, snapshot)
+    assert write.new_snapshot is True
     assert len(rows(engine, flights)) == len(snapshot.pilots)
