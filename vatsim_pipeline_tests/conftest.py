@@ -13,6 +13,8 @@ import pytest
 # Real retries, but quick: the policies read these when the assets are defined.
 os.environ.setdefault("VATSIM_RETRY_DELAY_S", "0.05")
 os.environ.setdefault("VATSIM_RETRY_MAX", "2")
+# Tests tick the sensor back to back; the 15 s feed period is tested on its own.
+os.environ.setdefault("VATSIM_FEED_PERIOD_S", "0")
 
 from sqlalchemy import Engine, create_engine, text
 

@@ -171,3 +171,27 @@ def test_stale_and_future_payloads_never_move_the_cursor(feed) -> None:
     assert future.run_requests == []
     assert "lies in the future" in future.skip_message
     assert driver.state.last_landed == landed
+
+
+def test_the_sensor_waits_for_the_next_feed_period_before_fetching(feed, monkeypatch) -> None:
+    from vatsim_pipeline.defs import feed_sensor
+
+    monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", 15.0)
+    driver = SensorDriver()
+    assert len(driver.tick().run_requests) == 1
+    seen = driver.state.last_new_seen_at
+
+    early = driver.tick()
+    assert early.run_requests == []
+    expected = seen + timedelta(seconds=15 - feed_sensor.SENSOR_INTERVAL_S)
+    assert early.skip_message == (
+        f"next feed update expected after {expected:%H:%M:%S}Z; not fetching yet"
+    )
+
+    feed.advance()
+    rewound = FeedCursor.parse(driver.cursor)
+    rewound.last_new_seen_at = seen - timedelta(seconds=15)
+    driver.cursor = rewound.dump()
+    due = driver.tick()
+    assert len(due.run_requests) == 1
+    assert driver.state.last_new_seen_at > seen
