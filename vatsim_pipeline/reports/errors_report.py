@@ -284,17 +284,22 @@ def _stored_later(instance: DagsterInstance, failed: Sequence[RunRecord]) -> set
 
 
 def _descendants(instance: DagsterInstance, roots: Sequence[str]) -> dict[str, list[DagsterRun]]:
-    """The replays and re-executions of these runs, generation by generation, by parent id."""
+    """The replays and re-executions of these runs, generation by generation, by parent id.
+
+    A root may itself be a replay of another root: it is linked under it like any child.
+    """
     children: dict[str, list[DagsterRun]] = {}
-    seen, frontier = set(roots), list(roots)
+    linked: set[str] = set()
+    asked, frontier = set(roots), list(roots)
     for _ in range(MAX_GENERATIONS):
-        found = [run for run in _tagged(instance, frontier) if run.run_id not in seen]
-        if not found:
-            break
-        for run in found:
-            seen.add(run.run_id)
+        found = {run.run_id: run for run in _tagged(instance, frontier) if run.run_id not in linked}
+        for run in found.values():
             children.setdefault(_parent(run), []).append(run)
-        frontier = [run.run_id for run in found]
+        linked.update(found)
+        frontier = [run_id for run_id in found if run_id not in asked]
+        asked.update(frontier)
+        if not frontier:
+            break
     return children
 
 
