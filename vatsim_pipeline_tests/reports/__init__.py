@@ -1,12 +1,19 @@
 """Helpers that produce real history for the report tests: ingest runs that succeed or
-fail for real reasons, and feed-sensor ticks whose cursor is stored as the daemon does."""
-
-from __future__ import annotations
+fail for real reasons, a job whose step recovers on its retry, and feed-sensor ticks whose
+cursor is stored as the daemon does."""
 
 import time
 from pathlib import Path
 
-from dagster import DagsterInstance, ExecuteInProcessResult, build_sensor_context
+from dagster import (
+    DagsterInstance,
+    ExecuteInProcessResult,
+    OpExecutionContext,
+    RetryPolicy,
+    build_sensor_context,
+    job,
+    op,
+)
 from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.definitions.sensor_definition import SensorType
 from dagster._core.remote_origin import (
@@ -55,6 +62,19 @@ def ingest(instance: DagsterInstance, path: Path) -> ExecuteInProcessResult:
         tags=tags,
         raise_on_error=False,
     )
+
+
+@op(retry_policy=RetryPolicy(max_retries=1))
+def flaky(context: OpExecutionContext) -> None:
+    """Fails its first attempt the way a dropped connection does, then succeeds."""
+    if context.retry_number == 0:
+        raise ConnectionResetError("connection reset by peer")
+
+
+@job
+def flaky_job() -> None:
+    """A real run with one retried, then recovered, step: no database needed."""
+    flaky()
 
 
 def not_json_payload(folder: Path) -> Path:

@@ -3,28 +3,18 @@ snapshot that stored it, and a replay of a replay that finally did."""
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, RetryPolicy, instance_for_test, job, op
+from dagster import DagsterInstance, instance_for_test
 
 from vatsim_pipeline.reports import errors_report
 from vatsim_pipeline_tests.reports import (
     CLOSED_DATABASE_URL,
     database_retries,
+    flaky_job,
     ingest,
     not_json_payload,
     replay_here,
 )
 from vatsim_pipeline_tests.shared_data import sequence_files
-
-
-@op(retry_policy=RetryPolicy(max_retries=1))
-def flaky(context) -> None:
-    if context.retry_number == 0:
-        raise ConnectionResetError("connection reset by peer")
-
-
-@job
-def flaky_job() -> None:
-    flaky()
 
 
 def test_a_step_that_succeeds_on_its_retry_is_a_recovered_failure() -> None:
