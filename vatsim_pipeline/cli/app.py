@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-COMMAND_MODULES = ("ingest", "feed_server", "query", "serve")
+COMMAND_MODULES = ("ingest", "feed_server", "query", "serve", "report", "dead_letters")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
