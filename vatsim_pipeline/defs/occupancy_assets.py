@@ -1,0 +1,110 @@
+"""Sector occupancy of flights and sectors staffed by controllers, per snapshot.
+
+It runs in the ingest run after the tables are written and reads the snapshot it belongs
+to from the landed descriptor, like `snapshot_tables`, so that every run, replay
+included, updates exactly its own snapshot. Positions and connections are read from the
+database (see `storage.occupancy_writes`), never from the payload.
+"""
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetSpec,
+    MaterializeResult,
+    multi_asset,
+)
+
+from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.table_docs import table_metadata
+from vatsim_pipeline.feed.landing import LandedSnapshot
+from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
+from vatsim_pipeline.storage.occupancy_writes import OccupancyWrite, sector_set, update_occupancy
+
+ANALYTICS_GROUP = "analytics"
+OCCUPANCY = "flight_sector_occupancy"
+STAFFING = "controller_sectors"
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            OCCUPANCY,
+            group_name=ANALYTICS_GROUP,
+            deps=["landed_snapshot", "flights", "sectors"],
+            description="One row per stay of a flight in a sector (most specific sector of "
+            "each position): entry and exit time and point; no exit while still inside. "
+            "`sector_assignments` holds the sector of every position.",
+            metadata=table_metadata(OCCUPANCY),
+            skippable=True,
+        ),
+        AssetSpec(
+            STAFFING,
+            group_name=ANALYTICS_GROUP,
+            deps=["landed_snapshot", "controllers", "sectors"],
+            description="The sectors each controller connection staffs, read from its "
+            "callsign and facility as VATSpy and SimAware do.",
+            metadata=table_metadata(STAFFING),
+            skippable=True,
+        ),
+    ],
+    ins={"landed": AssetIn("landed_snapshot")},
+    can_subset=False,
+    retry_policy=database_retry_policy(),
+)
+def sector_occupancy(
+    context: AssetExecutionContext, landed: LandedSnapshot, database: DatabaseResource
+) -> Iterator[MaterializeResult]:
+    """Locate the snapshot's positions, update intervals and staffing in one transaction."""
+    engine = database.engine()
+    try:
+        sectors = sector_set(engine)
+        if sectors is None:
+            context.log.warning(
+                "no sectors stored: materialize `sectors` first; the positions of "
+                f"{landed.update_timestamp.isoformat()} stay unassigned"
+            )
+            return
+        write = update_occupancy(engine, landed.update_timestamp, sectors)
+    except Exception as error:
+        fail_fast_if_unretryable(error, "database")
+    context.log.info(_summary(write))
+    common = {
+        "update_timestamp": landed.update_timestamp.isoformat(),
+        "elapsed_ms": write.elapsed_ms,
+    }
+    yield MaterializeResult(
+        asset_key=OCCUPANCY,
+        metadata={
+            "positions": write.positions,
+            "positions_located": write.assigned,
+            "positions_outside_sectors": write.outside_sectors,
+            "flights_rebuilt": write.intervals.flights,
+            "rows_inserted": write.intervals.inserted,
+            "rows_updated": write.intervals.updated,
+            "rows_deleted": write.intervals.deleted,
+            **common,
+        },
+    )
+    yield MaterializeResult(
+        asset_key=STAFFING,
+        metadata={
+            "controllers_online": write.staffing.controllers,
+            "controllers_staffing": write.staffing.staffing,
+            "rows_inserted": write.staffing.inserted,
+            "rows_deleted": write.staffing.deleted,
+            **common,
+        },
+    )
+
+
+def _summary(write: OccupancyWrite) -> str:
+    return (
+        f"snapshot {write.observed_at.isoformat()}: {write.assigned} of {write.positions} "
+        f"positions located ({write.outside_sectors} outside every sector), "
+        f"{write.intervals.flights} flights rebuilt (+{write.intervals.inserted} "
+        f"~{write.intervals.updated} -{write.intervals.deleted}), "
+        f"{write.staffing.staffing} of {write.staffing.controllers} connections staffing; "
+        f"{write.elapsed_ms:.0f} ms"
+    )

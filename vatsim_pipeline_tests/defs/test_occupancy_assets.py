@@ -1,0 +1,143 @@
+"""The occupancy multi-asset inside ingest runs (the ingest assets, then occupancy and
+staffing, then the table checks), executed in process on both databases."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    define_asset_job,
+    in_process_executor,
+)
+from sqlalchemy import Engine, func, select
+
+from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP, landed_snapshot, snapshot_tables
+from vatsim_pipeline.defs.ingest_job import ingest_run_config
+from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
+from vatsim_pipeline.defs.sector_assets import sectors
+from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
+from vatsim_pipeline.storage.schema import controller_sectors, controllers, sector_assignments
+from vatsim_pipeline.storage.sector_writes import replace_sectors
+from vatsim_pipeline_tests.shared_data import sequence_files
+from vatsim_pipeline_tests.storage.reads_support import real_sectors
+from vatsim_pipeline_tests.storage.support import raw
+
+FILES = sequence_files()
+JOB = "ingest_with_occupancy"
+
+
+def ingest_with_occupancy():
+    """The ingest job with the occupancy asset added, as the lead will select it."""
+    job = define_asset_job(
+        JOB,
+        selection=AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy),
+        executor_def=in_process_executor,
+    )
+    defs = Definitions(
+        assets=[landed_snapshot, snapshot_tables, sectors, sector_occupancy],
+        asset_checks=TABLE_CHECKS,
+        jobs=[job],
+        resources=build_definitions().resources,
+    )
+    return defs.resolve_job_def(JOB)
+
+
+def run(job, path) -> ExecuteInProcessResult:
+    return job.execute_in_process(
+        run_config=ingest_run_config(str(path), None),
+        instance=DagsterInstance.get(),
+        raise_on_error=False,
+    )
+
+
+def materialized(result: ExecuteInProcessResult) -> dict[str, dict]:
+    return {
+        event.asset_key.to_user_string(): {
+            key: value.value for key, value in event.materialization.metadata.items()
+        }
+        for event in result.get_asset_materialization_events()
+    }
+
+
+def checks(result: ExecuteInProcessResult) -> dict[str, tuple[bool, str]]:
+    found = {}
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.event_specific_data
+            found[data.check_name] = (data.passed, data.description)
+    return found
+
+
+def test_each_ingest_run_locates_its_snapshot_and_checks_the_tables(
+    vatsim_env, engine: Engine
+) -> None:
+    replace_sectors(engine, real_sectors(), "test")
+    job = ingest_with_occupancy()
+    results = [run(job, path) for path in FILES]
+    assert all(result.success for result in results)
+
+    first = materialized(results[0])
+    pilots = len(raw(FILES[0])["pilots"])
+    assert {
+        k: first["flight_sector_occupancy"][k]
+        for k in ("positions", "positions_located", "positions_outside_sectors", "rows_inserted")
+    } == {
+        "positions": pilots,
+        "positions_located": pilots,
+        "positions_outside_sectors": 0,
+        "rows_inserted": pilots,
+    }
+    assert first["controller_sectors"]["controllers_staffing"] == 18
+    assert first["flight_sector_occupancy"]["update_timestamp"].startswith("2024-11-22T12:48:40")
+    last = materialized(results[-1])["flight_sector_occupancy"]
+    assert last["positions_located"] == len(raw(FILES[-1])["pilots"])
+    assert 0 < last["flights_rebuilt"] < last["positions"] / 10
+    for result in results:
+        assert {name: passed for name, (passed, _) in checks(result).items()} == {
+            "newest_snapshot_positions_complete": True,
+            "tracks_match_sessions": True,
+            "newest_snapshot_positions_located": True,
+            "newest_snapshot_fresh": True,
+        }
+    fresh = checks(results[-1])["newest_snapshot_fresh"][1]
+    assert fresh == "vatsim_feed_sensor is not running, so no fresh snapshot is expected"
+    located = checks(results[-1])["newest_snapshot_positions_located"][1]
+    assert located == f"957 of 957 positions at {last['update_timestamp']} located"
+    with engine.connect() as connection:
+        assigned = connection.scalar(select(func.count()).select_from(sector_assignments))
+        staffed = {
+            sector_id
+            for _, sector_id in connection.execute(
+                select(controllers.c.callsign, controller_sectors.c.sector_id)
+                .join(controller_sectors, controller_sectors.c.controller_id == controllers.c.id)
+                .where(controllers.c.callsign == "EKDK_CTR")
+            )
+        }
+    assert assigned == sum(len(raw(path)["pilots"]) for path in FILES)
+    assert staffed == {"EKDK"}
+
+
+def test_without_sectors_the_run_succeeds_and_says_what_is_missing(
+    vatsim_env, engine: Engine
+) -> None:
+    result = run(ingest_with_occupancy(), FILES[0])
+    assert result.success
+    assert set(materialized(result)) == {
+        "landed_snapshot",
+        "flights",
+        "controllers",
+        "transceivers",
+        "prefiles",
+    }
+    # The occupancy asset is skipped, and its check with it; the flights checks still run.
+    assert set(checks(result)) == {
+        "newest_snapshot_fresh",
+        "newest_snapshot_positions_complete",
+        "tracks_match_sessions",
+    }
+    messages = [entry.user_message for entry in DagsterInstance.get().all_logs(result.run_id)]
+    assert any("no sectors stored: materialize `sectors` first" in m for m in messages)
