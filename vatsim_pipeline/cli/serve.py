@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from vatsim_pipeline.settings import Settings
 
-ROUTE_PROVIDERS: tuple[str, ...] = ()
+ROUTE_PROVIDERS: tuple[str, ...] = ("vatsim_pipeline.api.analytics_routes:analytics_routes",)
 
 
 def _provided_routes(service, settings: Settings) -> list:
