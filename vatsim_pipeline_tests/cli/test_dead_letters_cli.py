@@ -18,7 +18,6 @@ from vatsim_pipeline.cli.dead_letters import format_age
 from vatsim_pipeline_tests.reports import (
     CLOSED_DATABASE_URL,
     database_retries,
-    forget_cached_jobs,
     ingest,
     not_json_payload,
 )
@@ -28,7 +27,6 @@ SNAPSHOT = "2024-11-22T12:48:40.116824+00:00"
 
 
 def _invoke(*args: str) -> Result:
-    forget_cached_jobs()
     return CliRunner().invoke(main, ["dead-letters", *args])
 
 

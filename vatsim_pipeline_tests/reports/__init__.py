@@ -14,7 +14,6 @@ from dagster import (
     job,
     op,
 )
-from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.definitions.sensor_definition import SensorType
 from dagster._core.remote_origin import (
     InProcessCodeLocationOrigin,
@@ -30,7 +29,6 @@ from dagster._core.scheduler.instigation import (
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.dead_letters import ReplayOutcome, replay
 from vatsim_pipeline.defs.ingest_assets import snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
 from vatsim_pipeline.defs.resources import build_resources
@@ -124,20 +122,3 @@ def store_sensor_state(
             ),
         )
     )
-
-
-def forget_cached_jobs() -> None:
-    """Make the next replay build the ingest job from this test's environment.
-
-    Dagster keeps the last reconstructed job per process (`lru_cache` on
-    `ReconstructableJob`), and its landed-snapshot IO manager holds the landing directory
-    of the environment it was built in; each test has its own.
-    """
-    ReconstructableJob.get_definition.cache_clear()
-    ReconstructableJob.get_repository_definition.cache_clear()
-
-
-def replay_here(instance: DagsterInstance, run_id: str) -> ReplayOutcome:
-    """`dead_letters.replay` in this test's environment."""
-    forget_cached_jobs()
-    return replay(instance, run_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, instance_for_test
 
+from vatsim_pipeline.defs.dead_letters import replay
 from vatsim_pipeline.reports import errors_report
 from vatsim_pipeline_tests.reports import (
     CLOSED_DATABASE_URL,
@@ -12,7 +13,6 @@ from vatsim_pipeline_tests.reports import (
     flaky_job,
     ingest,
     not_json_payload,
-    replay_here,
 )
 from vatsim_pipeline_tests.shared_data import sequence_files
 
@@ -58,11 +58,11 @@ def test_a_replay_of_a_replay_that_succeeds_recovers_both(vatsim_env, engine, tm
     instance = DagsterInstance.get()
     payload = not_json_payload(tmp_path)
     first = ingest(instance, payload)
-    again = replay_here(instance, first.run_id)
+    again = replay(instance, first.run_id)
     assert not again.success
     payload.write_bytes(sequence_files()[0].read_bytes())
 
-    last = replay_here(instance, again.replay_run_id)
+    last = replay(instance, again.replay_run_id)
 
     assert last.success
     report = errors_report(instance)

@@ -20,7 +20,7 @@ from dagster._core.events.log import EventLogEntry
 from dagster._daemon.monitoring.run_monitoring import check_run_timeout
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.dead_letters import ReplayOutcome
+from vatsim_pipeline.defs.dead_letters import ReplayOutcome, replay
 from vatsim_pipeline.reports import circuit_breakers_report, errors_report, events_report
 from vatsim_pipeline.storage.engine import engine_for
 from vatsim_pipeline_tests.conftest import (
@@ -34,7 +34,6 @@ from vatsim_pipeline_tests.reports import (
     database_retries,
     ingest,
     not_json_payload,
-    replay_here,
     store_sensor_state,
     tick_feed_sensor,
 )
@@ -95,7 +94,7 @@ def history(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Histor
         errors_before = errors_report(instance)
         events_before = events_report(instance, engine)
         breakers = circuit_breakers_report(instance)
-        replayed = replay_here(instance, lost.run_id)
+        replayed = replay(instance, lost.run_id)
         yield History(
             instance=instance,
             database_url=url,
