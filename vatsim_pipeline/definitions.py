@@ -11,6 +11,7 @@ from vatsim_pipeline.defs.health_assets import (
 from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
+from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
 from vatsim_pipeline.defs.resources import build_resources
 from vatsim_pipeline.settings import Settings
 
@@ -19,10 +20,10 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Wire the rooms together; `settings` defaults to the environment."""
     settings = settings or Settings.from_env()
     return Definitions(
-        assets=[landed_snapshot, snapshot_tables, pipeline_health],
-        jobs=[ingest_job, pipeline_health_job],
+        assets=[landed_snapshot, snapshot_tables, pipeline_health, maintenance],
+        jobs=[ingest_job, pipeline_health_job, maintenance_job],
         sensors=[vatsim_feed_sensor],
-        schedules=[pipeline_health_every_5_minutes],
+        schedules=[pipeline_health_every_5_minutes, maintenance_hourly],
         resources={
             **build_resources(settings),
             "landed_io_manager": LandedSnapshotIOManager(),
