@@ -3,7 +3,8 @@
 A failed run is the dead-letter record: its landed payload stays on disk and its run
 config points at it. It stays listed until its snapshot is stored (by a replay, or by a
 later run of the same snapshot); nothing is evicted unread, and a size limit only
-raises an alert.
+raises an alert. A replay carries its snapshot's tag, so a replay that fails again takes
+the place of the run it replayed in the list.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from vatsim_pipeline.defs.tags import (
 from vatsim_pipeline.storage.schema import feed_snapshots
 
 DEFAULT_LIMIT = 100
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 INGEST_JOB = "ingest_snapshot"
 
 
@@ -138,11 +140,15 @@ def replay(instance: DagsterInstance, run_id: str) -> ReplayOutcome:
         return ReplayOutcome(run_id, None, False, "no such run")
     if parent.job_name != INGEST_JOB or parent.status != DagsterRunStatus.FAILURE:
         return ReplayOutcome(run_id, None, False, f"not a failed {INGEST_JOB} run")
+    tags = {REPLAY_OF_TAG: run_id, SOURCE_TAG: "replay"}
+    if UPDATE_TIMESTAMP_TAG in parent.tags:
+        tags[UPDATE_TIMESTAMP_TAG] = parent.tags[UPDATE_TIMESTAMP_TAG]
     result = execute_job(
         reconstructable(resolved_ingest_job),
         instance=instance,
+        run_config={**parent.run_config, **QUIET_LOGGERS},
         reexecution_options=ReexecutionOptions.from_failure(run_id, instance),
-        tags={REPLAY_OF_TAG: run_id, SOURCE_TAG: "replay"},
+        tags=tags,
     )
     if result.success:
         return ReplayOutcome(run_id, result.run_id, True, "stored")

@@ -43,7 +43,7 @@ database       critical  yes    database  other `OperationalError`, `InterfaceEr
                                           `InternalError`
 database       high      no     database  any other DB-API or SQLAlchemy `DBAPIError`
 resource       critical  yes    pipeline  `MemoryError`
-timeout        high      yes    pipeline  "exceeded maximum runtime" (Dagster run monitoring)
+timeout        high      yes    pipeline  "exceeded/exceeding maximum runtime" (run monitoring)
 resource       critical  no     landing   `OSError` ENOSPC
 resource       critical  yes    landing   `OSError` EMFILE, ENFILE, ENOMEM
 configuration  high      no     landing   `FileNotFoundError`, `PermissionError`,
@@ -122,6 +122,10 @@ REFUSED_LOGIN = (
 NO_SPACE = ("no space left on device", "database or disk is full")
 SQLITE_SCHEMA = ("no such table", "no such column", "syntax error")
 
+
+# Run monitoring says "Canceling due to exceeding maximum runtime of N seconds." and
+# "Exceeded maximum runtime of N seconds."
+MAX_RUNTIME = re.compile(r"exceed\w* maximum runtime", re.IGNORECASE)
 
 class ErrorCategory(StrEnum):
     NETWORK = "network"
@@ -411,7 +415,7 @@ def _database_rule(view: _View) -> _Verdict | None:
 def _system_rule(view: _View) -> _Verdict | None:
     if view.isa("MemoryError"):
         return _Verdict(ErrorCategory.RESOURCE, Severity.CRITICAL, True, "pipeline")
-    if "exceeded maximum runtime" in view.text.lower():
+    if MAX_RUNTIME.search(view.text):
         return _Verdict(ErrorCategory.TIMEOUT, Severity.HIGH, True, "pipeline")
     if not view.isa("OSError"):
         return None
