@@ -1,0 +1,176 @@
+"""Scale: what storing one snapshot costs at 1x, 5x and 10x today's traffic, and whether
+the cost per row stays flat.
+
+Today's traffic is about 1,500 pilots and 150 controllers. For each factor the traffic
+simulator (`vatsim_pipeline.feed.simulator`) runs that many pilots and controllers; the
+first snapshots fill the empty tables, then `--snapshots` steady-state snapshots (the
+same flights seen again 15 s later, as all day long) are timed: parsing both payloads
+(`parse_data_feed`, `parse_transceivers`) and `write_snapshot` into PostgreSQL, i.e.
+what an ingest run does besides starting. Each figure is a median.
+
+It works in a fresh database `vp_scale_<random>` on the PostgreSQL server of
+`VATSIM_BENCH_POSTGRES_URL` (else `VATSIM_DATABASE_URL`, else the local server), dropped
+at the end: no existing table is touched.
+
+    .venv/bin/python bench/scale.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import URL
+
+from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
+from vatsim_pipeline.feed.simulator import Simulator
+from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.schema import metadata
+from vatsim_pipeline.storage.writes import write_snapshot
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+RESULTS = REPOSITORY / "bench" / "results" / "scale.json"
+DEFAULT_BASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TODAY = {"pilots": 1500, "controllers": 150}
+FACTORS = (1, 5, 10)
+WARM_UP_SNAPSHOTS = 2
+STEP_S = 15.0
+
+
+def base_url() -> URL:
+    raw = (
+        os.environ.get("VATSIM_BENCH_POSTGRES_URL")
+        or os.environ.get("VATSIM_DATABASE_URL")
+        or DEFAULT_BASE_URL
+    )
+    url = make_url(raw)
+    if not url.drivername.startswith("postgresql"):
+        raise SystemExit(f"bench/scale.py: needs a PostgreSQL server, not {url.drivername}")
+    return url.set(drivername="postgresql+psycopg2")
+
+
+def _admin(url: URL, statement: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
+
+
+def _truncate(engine) -> None:
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def measure_factor(engine, factor: int, snapshots: int, seed: int) -> dict:
+    """Median parse, write and total milliseconds of steady-state snapshots at `factor`."""
+    simulator = Simulator(
+        pilots=TODAY["pilots"] * factor, controllers=TODAY["controllers"] * factor, seed=seed
+    )
+    _truncate(engine)
+    runs = {"parse": [], "write": [], "total": []}
+    rows = []
+    for index in range(WARM_UP_SNAPSHOTS + snapshots):
+        simulator.step(STEP_S)
+        _, data, radios = simulator.render()
+        started = time.perf_counter()
+        snapshot = parse_data_feed(data)
+        parse_transceivers(radios, snapshot)
+        parsed = time.perf_counter()
+        write_snapshot(engine, snapshot)
+        written = time.perf_counter()
+        if index < WARM_UP_SNAPSHOTS:
+            continue
+        counts = snapshot.counts()
+        rows.append(
+            counts["pilots"] * 2  # the flight and its position
+            + counts["controllers"]
+            + counts["atis"]
+            + counts["prefiles"]
+            + counts["transceivers"]
+        )
+        runs["parse"].append(1000 * (parsed - started))
+        runs["write"].append(1000 * (written - parsed))
+        runs["total"].append(1000 * (written - started))
+    medians = {name: round(statistics.median(values), 1) for name, values in runs.items()}
+    row_count = round(statistics.median(rows))
+    return {
+        "factor": factor,
+        "pilots": simulator.target_pilots,
+        "controllers": simulator.target_controllers,
+        "rows_per_snapshot": row_count,
+        "payload_bytes": len(data) + len(radios),
+        "median_ms": medians,
+        "ms_per_1000_rows": round(1000 * medians["total"] / row_count, 2),
+        "runs_ms": {name: [round(v, 1) for v in values] for name, values in runs.items()},
+    }
+
+
+def write_results(results: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    partial = RESULTS.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(results, indent=2) + "\n")
+    partial.replace(RESULTS)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--snapshots", type=int, default=5, help="timed snapshots each (5)")
+    parser.add_argument("--seed", type=int, default=11)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    admin = base_url()
+    name = f"vp_scale_{uuid.uuid4().hex[:10]}"
+    _admin(admin, f'CREATE DATABASE "{name}"')
+    engine = make_engine(admin.set(database=name).render_as_string(hide_password=False))
+    try:
+        migrate(engine)
+        with engine.connect() as connection:
+            server = connection.execute(text("SHOW server_version")).scalar_one()
+        figures = []
+        for factor in FACTORS:
+            figure = measure_factor(engine, factor, args.snapshots, args.seed)
+            figures.append(figure)
+            medians = figure["median_ms"]
+            print(
+                f"{factor:>2}x  {figure['pilots']:>6,} pilots  {figure['rows_per_snapshot']:>7,} "
+                f"rows  parse {medians['parse']:>7.1f} ms  write {medians['write']:>7.1f} ms  "
+                f"total {medians['total']:>7.1f} ms  {figure['ms_per_1000_rows']:.2f} ms per "
+                f"1,000 rows  (runs {[round(v) for v in figure['runs_ms']['total']]})"
+            )
+    finally:
+        engine.dispose()
+        _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    growth = round(figures[-1]["ms_per_1000_rows"] / figures[0]["ms_per_1000_rows"], 2)
+    write_results(
+        {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "postgresql": server,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "snapshots_timed": args.snapshots,
+            "factors": figures,
+            "per_row_growth": growth,
+        }
+    )
+    totals = {figure["factor"]: figure["median_ms"]["total"] for figure in figures}
+    print(
+        f"scale 1x {totals[1]:.0f} ms  5x {totals[5]:.0f} ms  10x {totals[10]:.0f} ms  "
+        f"per-row growth {growth}"
+    )
+
+
+if __name__ == "__main__":
+    main()

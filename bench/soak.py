@@ -1,0 +1,684 @@
+"""Soak: the whole pipeline against the local feed server for minutes, as it runs in
+production (the Dagster daemon, no webserver, PostgreSQL storage), measured from outside.
+
+It creates a fresh PostgreSQL database `vp_soak_<random>` (Dagster storage and data
+tables both) on the server of `VATSIM_BENCH_POSTGRES_URL`, a temporary DAGSTER_HOME with
+the PostgreSQL profile, starts `vatsim-pipeline feed-server --simulate` (today's size,
+one update every 15 s, or 5 s with `--accelerated`) and `dagster-daemon run`, waits for
+the first stored snapshot, then measures for `--minutes`:
+
+- captured: updates the feed server published in the window (a poller reads each
+  update's timestamp from the head of the feed every second) that ended up in
+  `feed_snapshots`, after a bounded drain; with where the others were lost (never
+  landed by the sensor, or landed and not stored);
+- freshness: `feed_snapshots.stored_at - update_timestamp`, p50 and p95, split into
+  the sensor's part (update to landed file) and the run's (landed to stored);
+- CPU seconds per snapshot of the daemon's whole process tree (daemon, code server,
+  run workers; dead children are counted through their parents' child times), over
+  the snapshots committed in the window; the feed server's CPU is measured apart;
+- peak memory (RSS summed over the tree), and growth of the database (data tables and
+  Dagster's own), of DAGSTER_HOME and of the landing directory, per hour and per day.
+
+Everything talks to 127.0.0.1 only; children are killed on exit and on Ctrl-C, and the
+database and the temporary folder are removed unless `--keep`.
+
+    .venv/bin/python bench/soak.py                 # 10 minutes at 15 s
+    .venv/bin/python bench/soak.py --accelerated --minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.engine import URL
+
+from vatsim_pipeline.feed.landing import DATA_PREFIX, STAMP_FORMAT
+from vatsim_pipeline.feed.parse import parse_timestamp
+
+try:
+    import psutil
+except ImportError:
+    psutil = None
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+RESULTS = REPOSITORY / "bench" / "results"
+PROFILE = REPOSITORY / "vatsim_pipeline" / "deploy" / "dagster.postgres.yaml"
+DEFAULT_BASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+TARGET_CAPTURED = 1.0
+TARGET_P95_S = 10.0
+TARGET_CPU_S = 3.0
+WARM_UP_TIMEOUT_S = 240
+POLL_S = 1.0
+STAMP = re.compile(rb'"update_timestamp"\s*:\s*"([^"]+)"')
+FEED_URL_LINE = re.compile(r"VATSIM_STATUS_URL=(\S+)/status\.json")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class TreeSample:
+    """CPU seconds (live processes and their reaped children) and RSS of a process tree."""
+
+    cpu_s: float
+    rss_bytes: int
+    processes: int
+
+
+def _sample_psutil(root: int) -> TreeSample:
+    try:
+        top = psutil.Process(root)
+        processes = [top, *top.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return TreeSample(0.0, 0, 0)
+    cpu, rss, alive = 0.0, 0, 0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            rss += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+        cpu += times.user + times.system + times.children_user + times.children_system
+        alive += 1
+    return TreeSample(cpu, rss, alive)
+
+
+def _sample_proc(root: int) -> TreeSample:
+    """The same from /proc: utime, stime, cutime, cstime and rss of every descendant."""
+    stats: dict[int, list[str]] = {}
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        stats[pid] = fields
+        children.setdefault(int(fields[1]), []).append(pid)
+    cpu, rss, alive, todo = 0.0, 0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        fields = stats.get(pid)
+        if fields is None:
+            continue
+        cpu += sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLOCK_TICKS
+        rss += int(fields[21]) * PAGE_SIZE
+        alive += 1
+        todo.extend(children.get(pid, []))
+    return TreeSample(cpu, rss, alive)
+
+
+def sample_tree(root: int) -> TreeSample:
+    return _sample_psutil(root) if psutil is not None else _sample_proc(root)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = share * (len(ordered) - 1)
+    low = int(index)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (index - low)
+
+
+def directory_bytes(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += (Path(root) / name).stat().st_size
+            except OSError:
+                continue
+    return total
+
+
+class FeedPoller(threading.Thread):
+    """Notes when each update first appears on the feed, reading only the feed's head."""
+
+    def __init__(self, data_url: str, stop: threading.Event) -> None:
+        super().__init__(name="feed-poller", daemon=True)
+        self.data_url = data_url
+        self.stop = stop
+        self.seen: dict[datetime, float] = {}
+        self.errors = 0
+
+    def run(self) -> None:
+        session = requests.Session()
+        while not self.stop.wait(POLL_S):
+            try:
+                with session.get(self.data_url, stream=True, timeout=(2, 5)) as response:
+                    head = response.raw.read(4096, decode_content=True)
+                match = STAMP.search(head)
+                if match:
+                    self.seen.setdefault(parse_timestamp(match.group(1).decode()), time.time())
+            except (requests.RequestException, ValueError):
+                self.errors += 1
+
+
+def bench_urls(name: str) -> tuple[URL, URL, URL]:
+    """Admin URL, Dagster's URL and the data URL of a new database `name`."""
+    base = make_url(os.environ.get("VATSIM_BENCH_POSTGRES_URL") or DEFAULT_BASE_URL)
+    if base.host not in LOOPBACK:
+        raise SystemExit(f"bench/soak.py: only a PostgreSQL on this machine, not {base.host}")
+    admin = base.set(drivername="postgresql+psycopg2")
+    return admin, base.set(drivername="postgresql", database=name), admin.set(database=name)
+
+
+def create_database(admin: URL, name: str) -> None:
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def drop_database(admin: URL, name: str) -> None:
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def database_sizes(engine: Engine) -> dict[str, int]:
+    """Bytes of the whole database and of the pipeline's data tables (the rest is Dagster's)."""
+    from vatsim_pipeline.storage.schema import metadata
+
+    with engine.connect() as connection:
+        total = connection.scalar(text("SELECT pg_database_size(current_database())"))
+        data = connection.scalar(
+            text(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(:names)"
+            ),
+            {"names": sorted(metadata.tables)},
+        )
+    return {"database": int(total), "data_tables": int(data), "dagster": int(total - data)}
+
+
+def start(
+    command: list[str], env: dict[str, str], cwd: Path, log: Path, **kwargs
+) -> subprocess.Popen:
+    """A child in its own process group, so that it and all its children can be killed."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stderr=log.open("ab"),
+        start_new_session=True,
+        **kwargs,
+    )
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root`, however it detached its session (Dagster's code
+    servers start their own)."""
+    if psutil is not None:
+        try:
+            return [p.pid for p in psutil.Process(root).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            raw = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        if raw:
+            parents[int(entry.name)] = int(raw[raw.rindex(")") + 2 :].split()[1])
+    found, todo = [], [root]
+    while todo:
+        parent = todo.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found.extend(children)
+        todo.extend(children)
+    return found
+
+
+def _signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            continue
+
+
+def stop(process: subprocess.Popen | None, grace_s: float = 30) -> None:
+    """Stop a child, its process group and every process below it."""
+    if process is None:
+        return
+    below = descendants(process.pid)
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+    _signal_all(below, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in below):
+        time.sleep(0.2)
+    _signal_all(below, signal.SIGKILL)
+
+
+def feed_base_url(server: subprocess.Popen, timeout_s: float = 60) -> str:
+    """The URL the feed server prints once it listens (it picks a free port)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = server.stdout.readline().decode()
+        match = FEED_URL_LINE.search(line)
+        if match:
+            return match.group(1)
+        if server.poll() is not None:
+            break
+    raise SystemExit("bench/soak.py: the feed server did not start (see feed-server.log)")
+
+
+def stored_rows(engine: Engine) -> dict[datetime, datetime]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT update_timestamp, stored_at FROM feed_snapshots")
+        ).all()
+    return {row.update_timestamp: row.stored_at for row in rows}
+
+
+def landed_at(landing_dir: Path) -> dict[datetime, float]:
+    """When the sensor landed each update: its data file's modification time."""
+    found = {}
+    for path in landing_dir.glob(f"????-??-??/{DATA_PREFIX}*.json"):
+        stamp = path.name.removeprefix(DATA_PREFIX).removesuffix(".json")
+        moment = datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=UTC)
+        found[moment] = path.stat().st_mtime
+    return found
+
+
+def wait_for_first_snapshot(engine: Engine, daemon: subprocess.Popen) -> None:
+    deadline = time.monotonic() + WARM_UP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if daemon.poll() is not None:
+            raise SystemExit("bench/soak.py: the daemon exited during warm-up (see daemon.log)")
+        try:
+            if stored_rows(engine):
+                return
+        except Exception:  # the schema is created by the first run
+            pass
+        time.sleep(1)
+    raise SystemExit(f"bench/soak.py: no snapshot stored within {WARM_UP_TIMEOUT_S} s")
+
+
+# Dagster 1.13 records no dequeue event: STARTING is when the launcher took the run.
+RUN_STAGES = {
+    "queued_s": ("PIPELINE_ENQUEUED", "PIPELINE_STARTING"),
+    "process_start_s": ("PIPELINE_STARTING", "PIPELINE_START"),
+    "executing_s": ("PIPELINE_START", "PIPELINE_SUCCESS"),
+    "slot_held_s": ("PIPELINE_STARTING", "PIPELINE_SUCCESS"),
+}
+
+
+def _naive_utc(moment: float) -> datetime:
+    """Dagster's `runs.create_timestamp` is naive UTC."""
+    return datetime.fromtimestamp(moment, UTC).replace(tzinfo=None)
+
+
+def run_stages(dagster_url: URL, started: float, finished: float) -> dict:
+    """Where the ingest runs of the window spent their time, from Dagster's event log:
+    queued for the one ingest slot, being launched, starting their process (imports and
+    loading the definitions) and executing; p50 and p95 of each, in seconds."""
+    engine = create_engine(dagster_url.set(drivername="postgresql+psycopg2"))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT e.run_id, e.dagster_event_type, e.timestamp FROM event_logs e "
+                "JOIN runs r ON r.run_id = e.run_id WHERE r.pipeline_name = 'ingest_snapshot' "
+                "AND e.dagster_event_type = ANY(:types)"
+            ),
+            {"types": sorted({t for pair in RUN_STAGES.values() for t in pair})},
+        ).all()
+        statuses = dict(
+            connection.execute(
+                text(
+                    "SELECT status, count(*) FROM runs WHERE pipeline_name = 'ingest_snapshot' "
+                    "AND create_timestamp BETWEEN :a AND :b GROUP BY status"
+                ),
+                {"a": _naive_utc(started), "b": _naive_utc(finished)},
+            ).all()
+        )
+    engine.dispose()
+    events: dict[str, dict[str, float]] = {}
+    for row in rows:
+        moment = row.timestamp.replace(tzinfo=UTC).timestamp()
+        events.setdefault(row.run_id, {})[row.dagster_event_type] = moment
+    in_window = [e for e in events.values() if started <= e.get("PIPELINE_ENQUEUED", 0) <= finished]
+    stages = {}
+    for name, (first, last) in RUN_STAGES.items():
+        spans = [e[last] - e[first] for e in in_window if first in e and last in e]
+        stages[name] = {
+            "p50": rounded(percentile(spans, 0.5)),
+            "p95": rounded(percentile(spans, 0.95)),
+        }
+    return {"runs_by_status": statuses, "stages": stages}
+
+
+def rounded(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def write_results(name: str, results: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    partial = path.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    partial.replace(path)
+    return path
+
+
+def machine() -> dict:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(memory_kb / 1024**2, 1),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="measured window (10)")
+    parser.add_argument(
+        "--accelerated", action="store_true", help="one feed update every 5 s, not 15 s"
+    )
+    parser.add_argument("--pilots", type=int, default=1500)
+    parser.add_argument("--controllers", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sample-every", type=float, default=2.0, help="seconds (2)")
+    parser.add_argument("--drain", type=float, default=120.0, help="max seconds to wait (120)")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the folder")
+    return parser.parse_args()
+
+
+class Soak:
+    """One soak: its children, folders, database and measurements."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.interval = 5.0 if args.accelerated else 15.0
+        self.name = f"vp_soak_{uuid.uuid4().hex[:10]}"
+        self.admin, self.dagster_url, self.data_url = bench_urls(self.name)
+        self.folder = Path(tempfile.mkdtemp(prefix="vp-soak-"))
+        self.home = self.folder / "dagster_home"
+        self.landing = self.folder / "landing"
+        self.server: subprocess.Popen | None = None
+        self.daemon: subprocess.Popen | None = None
+        self.stop_polling = threading.Event()
+        self.database_created = False
+
+    def prepare(self) -> dict[str, str]:
+        create_database(self.admin, self.name)
+        self.database_created = True
+        self.home.mkdir(parents=True)
+        shutil.copy(PROFILE, self.home / "dagster.yaml")
+        (self.home / "workspace.yaml").write_text(
+            "load_from:\n  - python_module:\n      module_name: vatsim_pipeline.definitions\n"
+            f"      working_directory: {REPOSITORY}\n"
+        )
+        return {
+            **os.environ,
+            "DAGSTER_HOME": str(self.home),
+            "DAGSTER_POSTGRES_URL": self.dagster_url.render_as_string(hide_password=False),
+            "VATSIM_DATABASE_URL": self.data_url.render_as_string(hide_password=False),
+            "VATSIM_HOME": str(self.folder / "home"),
+            "VATSIM_LANDING_DIR": str(self.landing),
+        }
+
+    def start_feed(self, env: dict[str, str]) -> str:
+        command = [
+            sys.executable,
+            "-m",
+            "vatsim_pipeline.cli",
+            "feed-server",
+            "--simulate",
+            f"--pilots={self.args.pilots}",
+            f"--controllers={self.args.controllers}",
+            f"--interval={self.interval:g}",
+            f"--seed={self.args.seed}",
+            "--host=127.0.0.1",
+            "--port=0",
+        ]
+        log = self.folder / "feed-server.log"
+        self.server = start(command, env, REPOSITORY, log, stdout=subprocess.PIPE)
+        return feed_base_url(self.server)
+
+    def start_daemon(self, env: dict[str, str]) -> None:
+        daemon = Path(sys.executable).parent / "dagster-daemon"
+        command = [str(daemon), "run", "-w", str(self.home / "workspace.yaml")]
+        log = self.folder / "daemon.log"
+        self.daemon = start(command, env, self.home, log, stdout=subprocess.DEVNULL)
+
+    def cleanup(self) -> None:
+        self.stop_polling.set()
+        stop(self.daemon)
+        stop(self.server, grace_s=10)
+        if self.args.keep:
+            print(f"kept database {self.name} and folder {self.folder}")
+            return
+        if self.database_created:
+            drop_database(self.admin, self.name)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def measure(soak: Soak) -> dict:
+    args = soak.args
+    env = soak.prepare()
+    base_url = soak.start_feed(env)
+    env["VATSIM_STATUS_URL"] = f"{base_url}/status.json"
+    poller = FeedPoller(f"{base_url}/v3/vatsim-data.json", soak.stop_polling)
+    poller.start()
+    soak.start_daemon(env)
+    data = create_engine(soak.data_url)
+    print(f"soak: database {soak.name}, folder {soak.folder}, feed {base_url}, warming up")
+    warm_started = time.time()
+    wait_for_first_snapshot(data, soak.daemon)
+    warm_up_s = time.time() - warm_started
+
+    started = time.time()
+    tree_start = sample_tree(soak.daemon.pid)
+    feed_start = sample_tree(soak.server.pid)
+    sizes_start = database_sizes(data)
+    home_start, landing_start = directory_bytes(soak.home), directory_bytes(soak.landing)
+    peak = tree_start
+    ends = started + 60 * args.minutes
+    next_report = started + 60
+    while time.time() < ends:
+        time.sleep(min(args.sample_every, max(0.0, ends - time.time())))
+        if soak.daemon.poll() is not None:
+            raise SystemExit("bench/soak.py: the daemon exited (see daemon.log)")
+        sample = sample_tree(soak.daemon.pid)
+        if sample.rss_bytes > peak.rss_bytes:
+            peak = sample
+        if time.time() >= next_report:
+            stored = sum(1 for t in stored_rows(data) if t.timestamp() >= started)
+            print(f"  {(time.time() - started) / 60:4.1f} min: {stored} snapshots stored")
+            next_report += 60
+    finished = time.time()
+    tree_end = sample_tree(soak.daemon.pid)
+    feed_end = sample_tree(soak.server.pid)
+    sizes_end = database_sizes(data)
+    home_end, landing_end = directory_bytes(soak.home), directory_bytes(soak.landing)
+    committed = [
+        stored_at
+        for stored_at in stored_rows(data).values()
+        if started < stored_at.timestamp() <= finished
+    ]
+
+    published = sorted(t for t in poller.seen if started <= t.timestamp() <= finished)
+    drain_until = time.time() + args.drain
+    while time.time() < drain_until and not set(published) <= set(stored_rows(data)):
+        time.sleep(1)
+    stored = stored_rows(data)
+    landed = landed_at(soak.landing)
+    captured = [t for t in published if t in stored]
+    freshness = [(stored[t] - t).total_seconds() for t in captured]
+    sensor_part = [landed[t] - t.timestamp() for t in captured if t in landed]
+    run_part = [stored[t].timestamp() - landed[t] for t in captured if t in landed]
+    runs = run_stages(soak.dagster_url, started, finished)
+    data.dispose()
+
+    hours = (finished - started) / 3600
+    cpu = tree_end.cpu_s - tree_start.cpu_s
+
+    def growth(before: int, after: int) -> dict:
+        per_hour = (after - before) / hours
+        return {
+            "bytes": after - before,
+            "per_hour": round(per_hour),
+            "per_day": round(24 * per_hour),
+        }
+
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "cadence_s": soak.interval,
+        "sensor_interval_s": int(env.get("VATSIM_SENSOR_INTERVAL_S", "15")),
+        "pilots": args.pilots,
+        "controllers": args.controllers,
+        "warm_up_s": round(warm_up_s, 1),
+        "window_s": round(finished - started, 1),
+        "published": len(published),
+        "landed": sum(1 for t in published if t in landed),
+        "captured": len(captured),
+        "missed": [t.isoformat() for t in published if t not in stored],
+        "missed_never_landed": sum(1 for t in published if t not in landed),
+        "poller_errors": poller.errors,
+        "freshness_s": {
+            "p50": rounded(percentile(freshness, 0.5)),
+            "p95": rounded(percentile(freshness, 0.95)),
+            "max": rounded(max(freshness, default=None)),
+        },
+        "update_to_landed_s": {
+            "p50": rounded(percentile(sensor_part, 0.5)),
+            "p95": rounded(percentile(sensor_part, 0.95)),
+        },
+        "landed_to_stored_s": {
+            "p50": rounded(percentile(run_part, 0.5)),
+            "p95": rounded(percentile(run_part, 0.95)),
+        },
+        "runs_by_status": runs["runs_by_status"],
+        "run_stages_s": runs["stages"],
+        "snapshots_committed_in_window": len(committed),
+        "cpu_s_tree": round(cpu, 1),
+        "cpu_s_per_snapshot": rounded(cpu / len(committed) if committed else None),
+        "cpu_share_of_machine": round(cpu / (finished - started) / (os.cpu_count() or 1), 3),
+        "cpu_s_feed_server": round(feed_end.cpu_s - feed_start.cpu_s, 1),
+        "peak_rss_bytes": peak.rss_bytes,
+        "peak_processes": peak.processes,
+        "database_growth": {
+            part: growth(sizes_start[part], sizes_end[part]) for part in sizes_start
+        },
+        "dagster_home_growth": growth(home_start, home_end),
+        "landing_growth": growth(landing_start, landing_end),
+        "psutil": psutil is not None,
+    }
+
+
+def report(results: dict) -> None:
+    mib = 1024**2
+    print(f"machine: {results['machine']}")
+    print(
+        f"window {results['window_s'] / 60:.1f} min at {results['cadence_s']:g} s cadence "
+        f"(sensor interval {results['sensor_interval_s']} s), warm-up {results['warm_up_s']} s"
+    )
+    share = results["captured"] / results["published"] if results["published"] else 0
+    print(
+        f"captured {results['captured']}/{results['published']} ({share:.1%}; target "
+        f"{TARGET_CAPTURED:.0%}); landed {results['landed']}, never landed "
+        f"{results['missed_never_landed']}"
+    )
+    fresh = results["freshness_s"]
+    print(
+        f"freshness p50 {fresh['p50']} s  p95 {fresh['p95']} s  max {fresh['max']} s  "
+        f"(target p95 < {TARGET_P95_S:g} s); update->landed p50 "
+        f"{results['update_to_landed_s']['p50']} s, landed->stored p50 "
+        f"{results['landed_to_stored_s']['p50']} s"
+    )
+    stages = ", ".join(
+        f"{name.removesuffix('_s').replace('_', ' ')} {span['p50']}/{span['p95']}"
+        for name, span in results["run_stages_s"].items()
+    )
+    print(f"ingest runs {results['runs_by_status']}; p50/p95 s: {stages}")
+    print(
+        f"cpu {results['cpu_s_tree']} s over {results['snapshots_committed_in_window']} "
+        f"snapshots: {results['cpu_s_per_snapshot']} s per snapshot (target < "
+        f"{TARGET_CPU_S:g} s), {results['cpu_share_of_machine']:.0%} of the machine; feed "
+        f"server {results['cpu_s_feed_server']} s (excluded)"
+    )
+    print(
+        f"peak memory {results['peak_rss_bytes'] / mib:.0f} MiB over "
+        f"{results['peak_processes']} processes"
+    )
+    for name, growth in (
+        ("database (all)", results["database_growth"]["database"]),
+        ("database data tables", results["database_growth"]["data_tables"]),
+        ("database Dagster tables", results["database_growth"]["dagster"]),
+        ("DAGSTER_HOME", results["dagster_home_growth"]),
+        ("landing directory", results["landing_growth"]),
+    ):
+        print(
+            f"{name} growth: {growth['per_hour'] / mib:.1f} MiB/h, "
+            f"{growth['per_day'] / 1024**3:.2f} GiB/day"
+        )
+    print(
+        f"soak captured {results['captured']}/{results['published']}  freshness p50 "
+        f"{fresh['p50']} s  p95 {fresh['p95']} s  cpu/snapshot {results['cpu_s_per_snapshot']} s"
+    )
+
+
+def _interrupt(_signal: int, _frame: object) -> None:
+    """SIGTERM ends the soak like Ctrl-C: children stopped, database dropped."""
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    args = parse_args()
+    soak = Soak(args)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        results = measure(soak)
+    finally:
+        soak.cleanup()
+    path = write_results("soak-accelerated.json" if args.accelerated else "soak.json", results)
+    print(f"figures in {path.relative_to(REPOSITORY)}")
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
