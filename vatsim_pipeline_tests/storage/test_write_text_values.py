@@ -7,10 +7,12 @@ PostgreSQL writes go through COPY, whose format gives tabs, newlines, quotes, ba
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
 from vatsim_pipeline.feed.models import FlightPlan
+from vatsim_pipeline.storage.copy_csv import CsvStream, encode
 from vatsim_pipeline.storage.schema import controllers, flights, prefiles
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.shared_data import shared_data
@@ -62,3 +64,22 @@ def test_text_with_copy_special_characters_round_trips(engine: Engine) -> None:
     ]
     assert (stored_prefile["name"], stored_prefile["remarks"]) == ("", NASTY)
     assert len(rows(engine, flights)) == len(snapshot.pilots)
+
+
+def test_copy_encoding_quotes_text_and_leaves_null_bare() -> None:
+    seen = datetime(2024, 11, 22, 12, 50, 25, 116137, tzinfo=UTC)
+    rows = [
+        (1, None, "", 'say "hi"', "a,b\n\\.\n", 0.1 + 0.2, seen),
+        (-2, "\\N", None, "\t", "ü✈", 1e-7, None),
+    ]
+
+    text = encode(rows)
+
+    assert text == (
+        '1,,"","say ""hi""","a,b\n\\.\n",0.30000000000000004,2024-11-22 12:50:25.116137+00:00\n'
+        '-2,"\\N",,"\t","ü✈",1e-07,\n'
+    )
+    stream = CsvStream(rows * 300)
+    chunks = list(iter(stream.read, ""))
+    assert len(chunks) == 3
+    assert "".join(chunks) == text * 300
