@@ -6,7 +6,16 @@ import importlib
 
 import click
 
-COMMAND_MODULES = ("ingest", "feed_server", "query", "serve", "report", "dead_letters")
+COMMAND_MODULES = (
+    "ingest",
+    "feed_server",
+    "query",
+    "sectors_load",
+    "serve",
+    "report",
+    "dead_letters",
+    "prune",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
