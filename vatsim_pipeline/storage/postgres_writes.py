@@ -212,6 +212,8 @@ def write_rows(
     connection: Connection, rows: SnapshotRows, seen_at: datetime
 ) -> dict[str, TableWrite]:
     """Write flights, positions, controllers, radios and prefiles of one snapshot."""
+    if connection.connection.dbapi_connection.autocommit:
+        raise ValueError("snapshot writes need a transaction: AUTOCOMMIT empties the staging")
     connection.exec_driver_sql(CREATE_STAGES)
     flight_write = FLIGHTS.write(connection, rows.flights, seen_at)
     positions = _append(connection, INSERT_POSITIONS, len(rows.flights), seen_at)

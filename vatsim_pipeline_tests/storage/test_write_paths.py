@@ -143,3 +143,15 @@ def test_a_connection_lost_during_copy_is_invalidated_and_the_next_write_works(
     write = write_snapshot(engine, snapshot)
     assert write.new_snapshot is True
     assert len(rows(engine, flights)) == len(snapshot.pilots)
+
+
+def test_an_autocommit_engine_is_refused_rather_than_storing_nothing(engine: Engine) -> None:
+    """Every commit empties the staging tables: without a transaction, COPY would be lost."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's own")
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    with pytest.raises(ValueError, match="transaction"):
+        write_snapshot(autocommit, parsed(sequence_files()[0]))
+
+    assert rows(engine, flights) == []
