@@ -45,6 +45,7 @@ from vatsim_pipeline.storage.writes import write_snapshot
 REPOSITORY = Path(__file__).resolve().parent.parent
 PAYLOAD = "vatsim-data_20230312T172418Z.json"
 SCHEMA = "vatsim_bench"
+APPLICATION = "vatsim-bench"
 REPETITIONS = 7
 REPETITIONS_10X = 3
 PILOTS_10X = 15_000
@@ -83,6 +84,7 @@ def bench_engine(url: str) -> Engine:
     def _search_path(dbapi_connection, _record) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute(f"SET search_path TO {SCHEMA}")
+            cursor.execute(f"SET application_name TO '{APPLICATION}'")
         dbapi_connection.commit()
 
     migrate(engine)
@@ -155,20 +157,49 @@ def truncate(engine: Engine, tables: Iterable[str]) -> None:
 DATA_TABLES = [table.name for table in metadata.sorted_tables if table.name != "sectors"]
 
 
-def time_ms(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
+def _server_pids(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        statement = text("SELECT pid FROM pg_stat_activity WHERE application_name = :name")
+        return list(connection.execute(statement, {"name": APPLICATION}).scalars())
+
+
+def _server_cpu_ms(pids: list[int]) -> float | None:
+    """CPU time of the benchmark's server processes; None when the server is not local."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return 1000 * ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(engine: Engine, action: Callable[[], object]) -> dict[str, float | None]:
+    """Wall time of `action`, and the CPU it cost here and (if local) in the server.
+
+    On a shared machine wall time grows with everybody else's load; CPU time much less.
+    """
+    pids = _server_pids(engine)
+    server, client, wall = _server_cpu_ms(pids), time.process_time(), time.perf_counter()
     action()
-    return 1000 * (time.perf_counter() - started)
+    wall, client = time.perf_counter() - wall, time.process_time() - client
+    after = _server_cpu_ms(pids)
+    return {
+        "wall": 1000 * wall,
+        "client_cpu": 1000 * client,
+        "server_cpu": None if server is None or after is None else after - server,
+    }
 
 
-def ingest_runs(engine: Engine, snapshot: Snapshot, repetitions: int) -> dict[str, list[float]]:
+def ingest_runs(engine: Engine, snapshot: Snapshot, repetitions: int) -> dict[str, list[dict]]:
     """`inserts`: into empty tables; `steady`: the same flights seen again 15 s later."""
     later = replace(snapshot, update_timestamp=snapshot.update_timestamp + timedelta(seconds=15))
-    runs: dict[str, list[float]] = {"inserts": [], "steady": []}
+    runs: dict[str, list[dict]] = {"inserts": [], "steady": []}
     for _ in range(repetitions):
         truncate(engine, DATA_TABLES)
-        runs["inserts"].append(time_ms(lambda: write_snapshot(engine, snapshot)))
-        runs["steady"].append(time_ms(lambda: write_snapshot(engine, later)))
+        runs["inserts"].append(measure(engine, lambda: write_snapshot(engine, snapshot)))
+        runs["steady"].append(measure(engine, lambda: write_snapshot(engine, later)))
     return runs
 
 
@@ -227,7 +258,7 @@ def floor_rows(snapshot: Snapshot) -> dict[str, list[tuple]]:
     }
 
 
-def copy_floor_runs(engine: Engine, snapshot: Snapshot, repetitions: int) -> list[float]:
+def copy_floor_runs(engine: Engine, snapshot: Snapshot, repetitions: int) -> list[dict]:
     """COPY the same rows into key-less, index-less tables, and commit.
 
     It uses the storage layer's own CSV encoder, so that the ratio measures what keys,
@@ -238,28 +269,41 @@ def copy_floor_runs(engine: Engine, snapshot: Snapshot, repetitions: int) -> lis
         for table in FLOOR_TABLES:
             connection.execute(text(f"DROP TABLE IF EXISTS floor_{table.name}"))
             connection.execute(text(f"CREATE TABLE floor_{table.name} (LIKE {table.name})"))
-    runs = []
-    for _ in range(repetitions):
-        truncate(engine, [f"floor_{table.name}" for table in FLOOR_TABLES])
-        started = time.perf_counter()
+
+    def copy_all() -> None:
         with engine.begin() as connection:
             for table in FLOOR_TABLES:
                 columns = [column.name for column in table.columns]
                 copy_rows(connection, f"floor_{table.name}", columns, rows[table.name])
-        runs.append(1000 * (time.perf_counter() - started))
+
+    runs = []
+    for _ in range(repetitions):
+        truncate(engine, [f"floor_{table.name}" for table in FLOOR_TABLES])
+        runs.append(measure(engine, copy_all))
     return runs
 
 
-def median(values: list[float]) -> float:
-    return round(statistics.median(values), 1)
+def median(runs: list[dict], key: str = "wall") -> float | None:
+    values = [run[key] for run in runs]
+    return None if None in values else round(statistics.median(values), 1)
 
 
-def _rounded(values: list[float]) -> list[int]:
-    return sorted(round(value) for value in values)
+def _rounded(runs: list[dict]) -> list[int]:
+    return sorted(round(run["wall"]) for run in runs)
 
 
-def _figures(values: list[float]) -> dict:
-    return {"median": median(values), "runs": [round(value, 1) for value in values]}
+def _cpu(runs: list[dict]) -> str:
+    server = median(runs, "server_cpu")
+    return f"cpu: client {median(runs, 'client_cpu')} ms + server {server} ms"
+
+
+def _figures(runs: list[dict]) -> dict:
+    return {
+        "median": median(runs),
+        "client_cpu_median": median(runs, "client_cpu"),
+        "server_cpu_median": median(runs, "server_cpu"),
+        "runs": [{key: value and round(value, 1) for key, value in run.items()} for run in runs],
+    }
 
 
 def write_results(results: dict) -> None:
@@ -271,6 +315,7 @@ def write_results(results: dict) -> None:
 
 def main() -> None:
     url = database_url()
+    load = os.getloadavg()
     document = json.loads(shared_data(PAYLOAD).read_bytes())
     started = time.perf_counter()
     snapshot = parse(document)
@@ -296,11 +341,12 @@ def main() -> None:
         engine.dispose()
 
     ingest, steady, copy = median(runs["inserts"]), median(runs["steady"]), median(floor)
-    print(f"ingest-inserts {ingest} ms  (into empty tables; runs {_rounded(runs['inserts'])})")
-    print(f"ingest-steady {steady} ms  (flights seen again; runs {_rounded(runs['steady'])})")
-    print(f"copy-floor {copy} ms  (runs {_rounded(floor)})")
-    print(f"copy-floor-10x {median(floor_10x)} ms")
-    print(f"ingest-10x {median(runs_10x['steady'])} ms")
+    print(f"ingest-inserts {ingest} ms  (into empty tables; {_cpu(runs['inserts'])})")
+    print(f"ingest-steady {steady} ms  (flights seen again; {_cpu(runs['steady'])})")
+    print(f"copy-floor {copy} ms  ({_cpu(floor)})")
+    print(f"copy-floor-10x {median(floor_10x)} ms  ({_cpu(floor_10x)})")
+    print(f"load average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end")
+    print(f"ingest-10x {median(runs_10x['steady'])} ms  ({_cpu(runs_10x['steady'])})")
     ratio = round(steady / copy, 2)
     write_results(
         {
@@ -309,6 +355,8 @@ def main() -> None:
             "postgresql": server,
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            "load_average_at_start": round(load[0], 2),
+            "load_average_at_end": round(os.getloadavg()[0], 2),
             "rows": counts,
             "parse_ms": round(parse_ms, 1),
             "ingest_inserts_ms": _figures(runs["inserts"]),
