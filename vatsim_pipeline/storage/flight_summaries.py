@@ -21,7 +21,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from vatsim_pipeline.storage.occupancy_writes import chunked
 from vatsim_pipeline.storage.schema import (
@@ -181,47 +181,101 @@ def _pilot_radios(connection: Connection, ids: list[int]) -> dict[int, dict[date
     return radios
 
 
-def _stations(connection: Connection, times: list[datetime]) -> dict[datetime, list[Station]]:
-    """Controller frequencies on the air at `times`: their radios at that snapshot, or,
-    for a controller online without radios in it, the primary frequency at the station's
-    position. Observers (facility 0) and ATIS control nothing and are left out."""
-    on_air: dict[datetime, list[Station]] = defaultdict(list)
-    with_radios: dict[datetime, set[int]] = defaultdict(set)
+def _stations(
+    connection: Connection, times: list[datetime], channels: set[int]
+) -> dict[datetime, list[Station]]:
+    """Controller frequencies among `channels` on the air at `times`: their radios at that
+    snapshot, or, for a controller online without radios in it, the primary frequency at
+    the station's position. Observers (facility 0) and ATIS control nothing.
+
+    Radios are read by time alone and their controllers looked up after, because a join
+    lets SQLite walk every radio each controller ever had.
+    """
     controlling = and_(controllers.c.kind == "controller", controllers.c.facility != 0)
+    # Radios within half a kHz of a channel: a superset of what rounds to it.
+    near_channel = or_(
+        *(transceivers.c.frequency_hz.between(1000 * k - 500, 1000 * k + 500) for k in channels)
+    )
+    radios = []
     for chunk in chunked(times):
-        rows = connection.execute(
+        radios += connection.execute(
             select(
                 transceivers.c.observed_at,
                 transceivers.c.frequency_hz,
                 transceivers.c.latitude,
                 transceivers.c.longitude,
-                controllers.c.id,
-                controllers.c.callsign,
+                transceivers.c.controller_id,
+            ).where(
+                transceivers.c.observed_at.in_(chunk),
+                transceivers.c.controller_id.is_not(None),
+                near_channel,
             )
-            .join(controllers, controllers.c.id == transceivers.c.controller_id)
-            .where(transceivers.c.observed_at.in_(chunk), controlling)
+        ).all()
+    callsigns: dict[int, str] = {}
+    for chunk in chunked({radio.controller_id for radio in radios}):
+        rows = connection.execute(
+            select(controllers.c.id, controllers.c.callsign).where(
+                controllers.c.id.in_(chunk), controlling
+            )
         )
-        for observed_at, hz, latitude, longitude, controller_id, callsign in rows:
-            with_radios[observed_at].add(controller_id)
-            if (khz := frequency_khz(hz)) is not None:
-                on_air[observed_at].append(
-                    Station(controller_id, callsign, khz, latitude, longitude)
-                )
+        callsigns.update((controller_id, callsign) for controller_id, callsign in rows)
+    on_air: dict[datetime, list[Station]] = defaultdict(list)
+    for observed_at, hz, latitude, longitude, controller_id in radios:
+        khz = frequency_khz(hz)
+        if khz in channels and controller_id in callsigns:
+            station = Station(controller_id, callsigns[controller_id], khz, latitude, longitude)
+            on_air[observed_at].append(station)
+    for t, station in _primary_frequencies(connection, times, channels, controlling):
+        on_air[t].append(station)
+    return on_air
+
+
+def _primary_frequencies(
+    connection: Connection, times: list[datetime], channels: set[int], controlling
+) -> list[tuple[datetime, Station]]:
+    """(time, station) of the controllers online at `times` with a primary frequency among
+    `channels` but no radio in that snapshot."""
     online = connection.execute(
-        select(controllers).where(
+        select(
+            controllers.c.id,
+            controllers.c.callsign,
+            controllers.c.frequency_hz,
+            controllers.c.latitude,
+            controllers.c.longitude,
+            controllers.c.first_seen,
+            controllers.c.last_seen,
+        ).where(
             controlling,
             controllers.c.last_seen >= times[0],
             controllers.c.first_seen <= times[-1],
         )
     ).all()
-    for row in online:
-        if (khz := frequency_khz(row.frequency_hz)) is None:
-            continue
-        station = Station(row.id, row.callsign, khz, row.latitude, row.longitude)
-        for t in times:
-            if row.first_seen <= t <= row.last_seen and row.id not in with_radios[t]:
-                on_air[t].append(station)
-    return on_air
+    candidates = {row.id: row for row in online if frequency_khz(row.frequency_hz) in channels}
+    if not candidates:
+        return []
+    with_radios: set[tuple[datetime, int]] = set()
+    for chunk in chunked(times):
+        with_radios.update(
+            connection.execute(
+                select(transceivers.c.observed_at, transceivers.c.controller_id)
+                .where(
+                    transceivers.c.observed_at.in_(chunk),
+                    transceivers.c.controller_id.in_(list(candidates)),
+                )
+                .distinct()
+            ).tuples()
+        )
+    return [
+        (
+            t,
+            Station(
+                row.id, row.callsign, frequency_khz(row.frequency_hz), row.latitude, row.longitude
+            ),
+        )
+        for row in candidates.values()
+        for t in times
+        if row.first_seen <= t <= row.last_seen and (t, row.id) not in with_radios
+    ]
 
 
 def _controllers_tuned(connection: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -230,7 +284,8 @@ def _controllers_tuned(connection: Connection, ids: list[int]) -> dict[int, list
     times = sorted({t for by_time in radios.values() for t in by_time})
     if not times:
         return {}
-    stations = _stations(connection, times)
+    channels = {r.khz for heard in radios.values() for rs in heard.values() for r in rs}
+    stations = _stations(connection, times, channels)
     return {
         flight_id: tuned_controllers(by_time, stations) for flight_id, by_time in radios.items()
     }

@@ -32,14 +32,13 @@ from sqlalchemy import (
     Engine,
     and_,
     bindparam,
-    exists,
     func,
     select,
     text,
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from vatsim_pipeline.sectors.boundaries import Sector
 from vatsim_pipeline.sectors.locate import SectorIndex
@@ -173,11 +172,6 @@ def serialise_writers(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
-def _insert(connection: Connection, table):
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _assign(
     connection: Connection,
     observed_at: datetime,
@@ -203,19 +197,26 @@ def _assign(
     )
 
 
-def _touched_positions(connection: Connection, observed_at: datetime) -> list[Any]:
-    """The snapshot's positions with whether they are assigned, and for each flight its
-    previous assigned position and whether one follows."""
-    here = sector_assignments.alias("here")
-    previous = sector_assignments.alias("previous")
-    earlier = sector_assignments.alias("earlier")
-    later = sector_assignments.alias("later")
-    previous_at = (
-        select(func.max(earlier.c.observed_at))
-        .where(earlier.c.flight_id == flights.c.id, earlier.c.observed_at < observed_at)
+def _touched_positions(connection: Connection, t: datetime) -> list[Any]:
+    """The snapshot's positions, whether each is assigned, and for each flight the sector
+    of its previous assigned position and the time of the next one.
+
+    The neighbours are scalar subqueries: each runs as one index probe per flight, where
+    a join or EXISTS may be planned as a scan of the whole (ever-growing) table.
+    """
+    other = sector_assignments.alias("other")
+    own = other.c.flight_id == flights.c.id
+
+    def scalar(column, *where):
+        return select(column).where(own, *where).scalar_subquery()
+
+    previous_sector = (
+        select(other.c.sector_id)
+        .where(own, other.c.observed_at < t)
+        .order_by(other.c.observed_at.desc())
+        .limit(1)
         .scalar_subquery()
     )
-    has_next = exists().where(later.c.flight_id == flights.c.id, later.c.observed_at > observed_at)
     position = flight_positions
     statement = (
         select(
@@ -223,25 +224,17 @@ def _touched_positions(connection: Connection, observed_at: datetime) -> list[An
             flights.c.status,
             position.c.latitude,
             position.c.longitude,
-            here.c.observed_at.is_not(None).label("assigned"),
-            previous.c.observed_at.label("previous_at"),
-            previous.c.sector_id.label("previous_sector"),
-            has_next.label("has_next"),
+            scalar(func.count(), other.c.observed_at == t).label("assigned"),
+            scalar(func.max(other.c.observed_at), other.c.observed_at < t).label("previous_at"),
+            previous_sector.label("previous_sector"),
+            scalar(func.min(other.c.observed_at), other.c.observed_at > t).label("next_at"),
         )
         .select_from(
             flights.join(
-                position,
-                and_(position.c.flight_id == flights.c.id, position.c.observed_at == observed_at),
-            )
-            .outerjoin(
-                here, and_(here.c.flight_id == flights.c.id, here.c.observed_at == observed_at)
-            )
-            .outerjoin(
-                previous,
-                and_(previous.c.flight_id == flights.c.id, previous.c.observed_at == previous_at),
+                position, and_(position.c.flight_id == flights.c.id, position.c.observed_at == t)
             )
         )
-        .where(flights.c.last_seen >= observed_at, flights.c.first_seen <= observed_at)
+        .where(flights.c.last_seen >= t, flights.c.first_seen <= t)
     )
     return connection.execute(statement).all()
 
@@ -273,7 +266,7 @@ def update_occupancy(
                 row.previous_sector,
                 sector_id,
                 has_previous=row.previous_at is not None,
-                has_next=bool(row.has_next),
+                has_next=row.next_at is not None,
                 active=row.status == "active",
             )
         ]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -205,11 +206,11 @@ def _summary_candidates(
                 select(flight_summaries.c.flight_id).where(flight_summaries.c.flight_id.in_(chunk))
             )
         )
+    new = sorted(window.new_snapshots)
     wanted = set(completed)
     for r in ended:
-        if r.id not in summarised or any(
-            r.first_seen <= t <= r.last_seen for t in window.new_snapshots
-        ):
+        on_air_then = bisect_right(new, r.last_seen) > bisect_left(new, r.first_seen)
+        if r.id not in summarised or on_air_then:
             wanted.add(r.id)
     return sorted(wanted)
 

@@ -57,6 +57,8 @@ TUNING = {
     "IACMX": {0: [118_200_000], 1: [118_200_000], 2: [136_485_000], 3: [136_485_000]},
     "CCA6643": {i: [0, 199_998_000] for i in range(4)},
 }
+# EKDK_CTR has no radio in the fourth snapshot: its primary frequency stands in.
+WITHOUT_RADIOS = {(3, "EKDK_CTR")}
 
 
 def frequency_hz(text: str) -> int:
@@ -82,6 +84,7 @@ def transceivers_feed(path: Path) -> bytes:
             ],
         }
         for record in document["controllers"]
+        if (index, record["callsign"]) not in WITHOUT_RADIOS
     ]
     for pilot in document["pilots"]:
         tuned = TUNING.get(pilot["callsign"], {}).get(index, [])
