@@ -7,6 +7,7 @@ staging tables, and the next snapshot on the same connection is stored cleanly.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from vatsim_pipeline.feed.models import Snapshot, Transceiver
 from vatsim_pipeline.storage import core_writes, postgres_writes
 from vatsim_pipeline.storage.copy_csv import CsvStream
+from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.schema import feed_snapshots, flights
 from vatsim_pipeline.storage.snapshot_rows import snapshot_rows
 from vatsim_pipeline.storage.write_report import TableWrite
@@ -47,14 +49,22 @@ def _order() -> list[Path]:
     return [files[2], files[0], files[2], files[4], files[1], files[0]]
 
 
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    """The COPY path is PostgreSQL's own: these tests run on PostgreSQL only."""
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
 def _write_with(path, engine: Engine, snapshot: Snapshot) -> dict[str, TableWrite]:
     with engine.begin() as connection:
         return path.write_rows(connection, snapshot_rows(snapshot), snapshot.update_timestamp)
 
 
-def test_copy_path_and_core_path_store_and_report_the_same(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the COPY path is PostgreSQL's own")
+def test_copy_path_and_core_path_store_and_report_the_same(pg_engine: Engine) -> None:
+    engine = pg_engine
     snapshots = [with_radios(parsed(path)) for path in _order()]
 
     core_reports = [_write_with(core_writes, engine, s) for s in snapshots]
@@ -100,10 +110,9 @@ def test_a_failed_write_leaves_nothing_and_the_next_one_is_clean(engine: Engine)
     )
 
 
-def test_copy_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:
+def test_copy_errors_surface_as_sqlalchemy_errors(pg_engine: Engine) -> None:
     """A value COPY refuses (heading beyond SMALLINT) fails like any other storage error."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the COPY path is PostgreSQL's own")
+    engine = pg_engine
     snapshot = parsed(sequence_files()[0])
     pilots = [dataclasses.replace(snapshot.pilots[0], heading=40_000), *snapshot.pilots[1:]]
 
@@ -116,10 +125,9 @@ def test_copy_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:
 
 
 def test_a_connection_lost_during_copy_is_invalidated_and_the_next_write_works(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the COPY path is PostgreSQL's own")
+    engine = pg_engine
     snapshot = parsed(sequence_files()[0])
     original_read = CsvStream.read
 
@@ -145,10 +153,9 @@ def test_a_connection_lost_during_copy_is_invalidated_and_the_next_write_works(
     assert len(rows(engine, flights)) == len(snapshot.pilots)
 
 
-def test_an_autocommit_engine_is_refused_rather_than_storing_nothing(engine: Engine) -> None:
+def test_an_autocommit_engine_is_refused_rather_than_storing_nothing(pg_engine: Engine) -> None:
     """Every commit empties the staging tables: without a transaction, COPY would be lost."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the COPY path is PostgreSQL's own")
+    engine = pg_engine
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     with pytest.raises(ValueError, match="transaction"):
