@@ -75,29 +75,52 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 @dataclass(frozen=True)
 class TreeSample:
-    """CPU seconds (live processes and their reaped children) and RSS of a process tree."""
+    """CPU seconds of a process tree (live processes and the children they reaped), its
+    RSS, and each live process's own CPU with its role, to attribute CPU by role."""
 
     cpu_s: float
     rss_bytes: int
     processes: int
+    own: dict[int, tuple[str, float]]
+
+
+def role(command: str) -> str:
+    """Run workers are the code server's `multiprocessing` spawn children."""
+    if "spawn_main" in command or "execute_run" in command:
+        return "run workers"
+    if "api grpc" in command or "code-server" in command:
+        return "code server"
+    return "daemon"
+
+
+def _tally(processes: list[tuple[int, str, float, float, int]]) -> TreeSample:
+    """From (pid, command, own CPU, reaped children's CPU, RSS) per process."""
+    return TreeSample(
+        cpu_s=sum(own + reaped for _pid, _command, own, reaped, _rss in processes),
+        rss_bytes=sum(p[4] for p in processes),
+        processes=len(processes),
+        own={pid: (role(command), own) for pid, command, own, _reaped, _rss in processes},
+    )
 
 
 def _sample_psutil(root: int) -> TreeSample:
     try:
         top = psutil.Process(root)
-        processes = [top, *top.children(recursive=True)]
+        tree = [top, *top.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return TreeSample(0.0, 0, 0)
-    cpu, rss, alive = 0.0, 0, 0
-    for process in processes:
+        return _tally([])
+    processes = []
+    for process in tree:
         try:
             times = process.cpu_times()
-            rss += process.memory_info().rss
-        except psutil.NoSuchProcess:
+            rss = process.memory_info().rss
+            command = " ".join(process.cmdline())
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
             continue
-        cpu += times.user + times.system + times.children_user + times.children_system
-        alive += 1
-    return TreeSample(cpu, rss, alive)
+        own = times.user + times.system
+        reaped = times.children_user + times.children_system
+        processes.append((process.pid, command, own, reaped, rss))
+    return _tally(processes)
 
 
 def _sample_proc(root: int) -> TreeSample:
@@ -115,17 +138,21 @@ def _sample_proc(root: int) -> TreeSample:
         pid = int(entry.name)
         stats[pid] = fields
         children.setdefault(int(fields[1]), []).append(pid)
-    cpu, rss, alive, todo = 0.0, 0, 0, [root]
+    processes, todo = [], [root]
     while todo:
         pid = todo.pop()
         fields = stats.get(pid)
         if fields is None:
             continue
-        cpu += sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLOCK_TICKS
-        rss += int(fields[21]) * PAGE_SIZE
-        alive += 1
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            command = ""
+        own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        reaped = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+        processes.append((pid, command, own, reaped, int(fields[21]) * PAGE_SIZE))
         todo.extend(children.get(pid, []))
-    return TreeSample(cpu, rss, alive)
+    return _tally(processes)
 
 
 def sample_tree(root: int) -> TreeSample:
@@ -357,15 +384,17 @@ def run_stages(dagster_url: URL, started: float, finished: float) -> dict:
             ),
             {"types": sorted({t for pair in RUN_STAGES.values() for t in pair})},
         ).all()
-        statuses = dict(
-            connection.execute(
+        statuses = {
+            f"{job} {status}": count
+            for job, status, count in connection.execute(
                 text(
-                    "SELECT status, count(*) FROM runs WHERE pipeline_name = 'ingest_snapshot' "
-                    "AND create_timestamp BETWEEN :a AND :b GROUP BY status"
+                    "SELECT pipeline_name, status, count(*) FROM runs "
+                    "WHERE create_timestamp BETWEEN :a AND :b "
+                    "GROUP BY pipeline_name, status ORDER BY pipeline_name, status"
                 ),
                 {"a": _naive_utc(started), "b": _naive_utc(finished)},
-            ).all()
-        )
+            )
+        }
     engine.dispose()
     events: dict[str, dict[str, float]] = {}
     for row in rows:
@@ -420,7 +449,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pilots", type=int, default=1500)
     parser.add_argument("--controllers", type=int, default=150)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--sample-every", type=float, default=2.0, help="seconds (2)")
+    parser.add_argument("--sample-every", type=float, default=1.0, help="seconds (1)")
     parser.add_argument("--drain", type=float, default=120.0, help="max seconds to wait (120)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the folder")
     return parser.parse_args()
@@ -516,6 +545,7 @@ def measure(soak: Soak) -> dict:
     sizes_start = database_sizes(data)
     home_start, landing_start = directory_bytes(soak.home), directory_bytes(soak.landing)
     peak = tree_start
+    last_own = dict(tree_start.own)
     ends = started + 60 * args.minutes
     next_report = started + 60
     while time.time() < ends:
@@ -523,6 +553,7 @@ def measure(soak: Soak) -> dict:
         if soak.daemon.poll() is not None:
             raise SystemExit("bench/soak.py: the daemon exited (see daemon.log)")
         sample = sample_tree(soak.daemon.pid)
+        last_own |= sample.own
         if sample.rss_bytes > peak.rss_bytes:
             peak = sample
         if time.time() >= next_report:
@@ -531,6 +562,7 @@ def measure(soak: Soak) -> dict:
             next_report += 60
     finished = time.time()
     tree_end = sample_tree(soak.daemon.pid)
+    last_own |= tree_end.own
     feed_end = sample_tree(soak.server.pid)
     sizes_end = database_sizes(data)
     home_end, landing_end = directory_bytes(soak.home), directory_bytes(soak.landing)
@@ -542,7 +574,11 @@ def measure(soak: Soak) -> dict:
 
     published = sorted(t for t in poller.seen if started <= t.timestamp() <= finished)
     drain_until = time.time() + args.drain
-    while time.time() < drain_until and not set(published) <= set(stored_rows(data)):
+    while time.time() < drain_until:
+        # Only a landed update can still be stored; the sensor never goes back for others.
+        awaited = set(published) & set(landed_at(soak.landing))
+        if awaited <= set(stored_rows(data)):
+            break
         time.sleep(1)
     stored = stored_rows(data)
     landed = landed_at(soak.landing)
@@ -597,6 +633,7 @@ def measure(soak: Soak) -> dict:
         "snapshots_committed_in_window": len(committed),
         "cpu_s_tree": round(cpu, 1),
         "cpu_s_per_snapshot": rounded(cpu / len(committed) if committed else None),
+        "cpu_s_per_snapshot_by_role": _by_role(last_own, tree_start.own, cpu, len(committed)),
         "cpu_share_of_machine": round(cpu / (finished - started) / (os.cpu_count() or 1), 3),
         "cpu_s_feed_server": round(feed_end.cpu_s - feed_start.cpu_s, 1),
         "peak_rss_bytes": peak.rss_bytes,
@@ -608,6 +645,23 @@ def measure(soak: Soak) -> dict:
         "landing_growth": growth(landing_start, landing_end),
         "psutil": psutil is not None,
     }
+
+
+def _by_role(
+    last_own: dict[int, tuple[str, float]],
+    start_own: dict[int, tuple[str, float]],
+    total_cpu: float,
+    snapshots: int,
+) -> dict[str, float | None]:
+    """CPU per snapshot of each role, from the last own CPU sampled of every process seen
+    (a process's last seconds after its last sample stay `unattributed`)."""
+    if not snapshots:
+        return {}
+    roles: dict[str, float] = {}
+    for pid, (name, own) in last_own.items():
+        roles[name] = roles.get(name, 0.0) + own - start_own.get(pid, (name, 0.0))[1]
+    roles["unattributed"] = total_cpu - sum(roles.values())
+    return {name: rounded(value / snapshots) for name, value in sorted(roles.items())}
 
 
 def report(results: dict) -> None:
@@ -634,13 +688,16 @@ def report(results: dict) -> None:
         f"{name.removesuffix('_s').replace('_', ' ')} {span['p50']}/{span['p95']}"
         for name, span in results["run_stages_s"].items()
     )
-    print(f"ingest runs {results['runs_by_status']}; p50/p95 s: {stages}")
+    print(f"runs in the window: {results['runs_by_status']}")
+    print(f"ingest run stages p50/p95 s: {stages}")
     print(
         f"cpu {results['cpu_s_tree']} s over {results['snapshots_committed_in_window']} "
         f"snapshots: {results['cpu_s_per_snapshot']} s per snapshot (target < "
         f"{TARGET_CPU_S:g} s), {results['cpu_share_of_machine']:.0%} of the machine; feed "
         f"server {results['cpu_s_feed_server']} s (excluded)"
     )
+    roles = ", ".join(f"{k} {v}" for k, v in results["cpu_s_per_snapshot_by_role"].items())
+    print(f"cpu per snapshot by role: {roles}")
     print(
         f"peak memory {results['peak_rss_bytes'] / mib:.0f} MiB over "
         f"{results['peak_processes']} processes"
