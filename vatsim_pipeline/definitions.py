@@ -12,7 +12,15 @@ from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
+from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.resources import build_resources
+from vatsim_pipeline.defs.sector_assets import sectors, sectors_daily, sectors_job
+from vatsim_pipeline.defs.session_assets import (
+    session_lifecycle,
+    session_lifecycle_every_minute,
+    session_lifecycle_job,
+)
+from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
 from vatsim_pipeline.settings import Settings
 
 
@@ -20,10 +28,24 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Wire the rooms together; `settings` defaults to the environment."""
     settings = settings or Settings.from_env()
     return Definitions(
-        assets=[landed_snapshot, snapshot_tables, pipeline_health, maintenance],
-        jobs=[ingest_job, pipeline_health_job, maintenance_job],
+        assets=[
+            landed_snapshot,
+            snapshot_tables,
+            pipeline_health,
+            maintenance,
+            sectors,
+            sector_occupancy,
+            session_lifecycle,
+        ],
+        asset_checks=TABLE_CHECKS,
+        jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
         sensors=[vatsim_feed_sensor],
-        schedules=[pipeline_health_every_5_minutes, maintenance_hourly],
+        schedules=[
+            pipeline_health_every_5_minutes,
+            maintenance_hourly,
+            sectors_daily,
+            session_lifecycle_every_minute,
+        ],
         resources={
             **build_resources(settings),
             "landed_io_manager": LandedSnapshotIOManager(),

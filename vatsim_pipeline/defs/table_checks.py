@@ -1,7 +1,8 @@
 """Asset checks on the stored tables. Each reads a handful of indexed rows (milliseconds);
 what they cost is a Dagster step each, so they run every minute in the session lifecycle
 job rather than in every ingest run (where a job selecting their assets would include
-them unless it says `.without_checks()`).
+them unless it says `.without_checks()`). A database that cannot answer fails a check
+with a WARN naming the error; it never fails the run the check is part of.
 
 - `flights`: every pilot of the newest snapshot has its position; every recent flight's
   track starts at its `first_seen` and ends at its `last_seen` (the writes store both in
@@ -12,6 +13,7 @@ them unless it says `.without_checks()`).
 """
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from dagster import (
@@ -21,6 +23,7 @@ from dagster import (
     asset_check,
 )
 from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from vatsim_pipeline.defs.resources import DatabaseResource
 from vatsim_pipeline.storage.schema import (
@@ -38,6 +41,28 @@ SENSOR = "vatsim_feed_sensor"
 SENSOR_TICK_MAX_AGE_S = 120.0
 EXAMPLES = 5
 RUNNING_STATUSES = ("RUNNING", "DECLARED_IN_CODE")
+MAX_REASON = 200
+
+
+NOTHING_STORED = AssetCheckResult(passed=True, description="no snapshot stored yet")
+
+
+def _queried(
+    database: DatabaseResource, check: Callable[[Connection], AssetCheckResult]
+) -> AssetCheckResult:
+    """The check's result, or a failed one (WARN) naming the error when the database
+    cannot answer: a check reports, it never fails the run it is part of."""
+    try:
+        with database.engine().connect() as connection:
+            return check(connection)
+    except SQLAlchemyError as error:
+        reason = " ".join(str(error.orig if hasattr(error, "orig") else error).split())
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description=f"could not query the database: {reason[:MAX_REASON]}",
+            metadata={"error": type(error).__name__},
+        )
 
 
 def _newest(connection: Connection) -> tuple[datetime | None, int | None]:
@@ -67,13 +92,14 @@ def _positions_at(observed_at: datetime):
     description="Every pilot of the newest stored snapshot has its row in flight_positions.",
 )
 def newest_snapshot_positions_complete(database: DatabaseResource) -> AssetCheckResult:
-    with database.engine().connect() as connection:
-        newest, pilots = _newest(connection)
-        if newest is None:
-            return AssetCheckResult(passed=True, description="no snapshot stored yet")
-        stored = connection.scalar(
-            select(func.count()).select_from(_positions_at(newest).subquery())
-        )
+    return _queried(database, _positions_complete)
+
+
+def _positions_complete(connection: Connection) -> AssetCheckResult:
+    newest, pilots = _newest(connection)
+    if newest is None:
+        return NOTHING_STORED
+    stored = connection.scalar(select(func.count()).select_from(_positions_at(newest).subquery()))
     return AssetCheckResult(
         passed=stored == pilots,
         severity=AssetCheckSeverity.ERROR,
@@ -88,6 +114,10 @@ def newest_snapshot_positions_complete(database: DatabaseResource) -> AssetCheck
     "and its last at last_seen: none missing, none outside the session.",
 )
 def tracks_match_sessions(database: DatabaseResource) -> AssetCheckResult:
+    return _queried(database, _tracks_match)
+
+
+def _tracks_match(connection: Connection) -> AssetCheckResult:
     first = (
         select(func.min(flight_positions.c.observed_at))
         .where(flight_positions.c.flight_id == flights.c.id)
@@ -98,25 +128,20 @@ def tracks_match_sessions(database: DatabaseResource) -> AssetCheckResult:
         .where(flight_positions.c.flight_id == flights.c.id)
         .scalar_subquery()
     )
-    with database.engine().connect() as connection:
-        newest, _ = _newest(connection)
-        if newest is None:
-            return AssetCheckResult(passed=True, description="no snapshot stored yet")
-        since = newest - TRACK_LOOKBACK
-        recent = flights.c.last_seen >= since
-        checked = connection.scalar(select(func.count()).select_from(flights).where(recent))
-        bad = connection.execute(
-            select(flights.c.id, flights.c.callsign, first.label("first"), last.label("last"))
-            .where(
-                recent,
-                or_(
-                    first.is_(None),
-                    first != flights.c.first_seen,
-                    last != flights.c.last_seen,
-                ),
-            )
-            .order_by(flights.c.id)
-        ).all()
+    newest, _ = _newest(connection)
+    if newest is None:
+        return NOTHING_STORED
+    since = newest - TRACK_LOOKBACK
+    recent = flights.c.last_seen >= since
+    checked = connection.scalar(select(func.count()).select_from(flights).where(recent))
+    bad = connection.execute(
+        select(flights.c.id, flights.c.callsign, first.label("first"), last.label("last"))
+        .where(
+            recent,
+            or_(first.is_(None), first != flights.c.first_seen, last != flights.c.last_seen),
+        )
+        .order_by(flights.c.id)
+    ).all()
     return AssetCheckResult(
         passed=not bad,
         severity=AssetCheckSeverity.ERROR,
@@ -136,27 +161,30 @@ def tracks_match_sessions(database: DatabaseResource) -> AssetCheckResult:
     "(a missed occupancy step leaves positions unassigned).",
 )
 def newest_snapshot_positions_located(database: DatabaseResource) -> AssetCheckResult:
-    with database.engine().connect() as connection:
-        newest, _ = _newest(connection)
-        if newest is None:
-            return AssetCheckResult(passed=True, description="no snapshot stored yet")
-        positions = _positions_at(newest).subquery()
-        assigned = sector_assignments.alias("assigned")
-        total, located, outside = connection.execute(
-            select(
-                func.count(),
-                func.count(assigned.c.flight_id),
-                func.count(assigned.c.flight_id).filter(assigned.c.sector_id.is_(None)),
-            ).select_from(
-                positions.outerjoin(
-                    assigned,
-                    and_(
-                        assigned.c.flight_id == positions.c.flight_id,
-                        assigned.c.observed_at == newest,
-                    ),
-                )
+    return _queried(database, _positions_located)
+
+
+def _positions_located(connection: Connection) -> AssetCheckResult:
+    newest, _ = _newest(connection)
+    if newest is None:
+        return NOTHING_STORED
+    positions = _positions_at(newest).subquery()
+    assigned = sector_assignments.alias("assigned")
+    total, located, outside = connection.execute(
+        select(
+            func.count(),
+            func.count(assigned.c.flight_id),
+            func.count(assigned.c.flight_id).filter(assigned.c.sector_id.is_(None)),
+        ).select_from(
+            positions.outerjoin(
+                assigned,
+                and_(
+                    assigned.c.flight_id == positions.c.flight_id,
+                    assigned.c.observed_at == newest,
+                ),
             )
-        ).one()
+        )
+    ).one()
     return AssetCheckResult(
         passed=located == total,
         severity=AssetCheckSeverity.ERROR,
@@ -193,9 +221,12 @@ def feed_sensor_running(context: AssetCheckExecutionContext, now: float) -> bool
 def newest_snapshot_fresh(
     context: AssetCheckExecutionContext, database: DatabaseResource
 ) -> AssetCheckResult:
+    return _queried(database, lambda connection: _fresh(context, connection))
+
+
+def _fresh(context: AssetCheckExecutionContext, connection: Connection) -> AssetCheckResult:
     now = time.time()
-    with database.engine().connect() as connection:
-        newest, _ = _newest(connection)
+    newest, _ = _newest(connection)
     age = None if newest is None else now - newest.timestamp()
     metadata = {
         "newest_snapshot": newest.isoformat() if newest else "",

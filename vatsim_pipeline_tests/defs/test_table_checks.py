@@ -173,6 +173,18 @@ def test_a_lost_position_and_a_lost_assignment_fail_their_checks(
     assert not found["tracks_match_sessions"]["passed"]  # its last position is gone too
 
 
+def test_a_database_that_cannot_answer_fails_each_check_with_a_warning(
+    vatsim_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VATSIM_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    found = run_checks()
+    assert set(found) == {spec.name for check in TABLE_CHECKS for spec in check.check_specs}
+    for check in found.values():
+        assert (check["passed"], check["severity"]) == (False, AssetCheckSeverity.WARN)
+        assert check["description"].startswith("could not query the database: ")
+        assert check["metadata"]["error"] == "OperationalError"
+
+
 def sensor_state(status: InstigatorStatus, last_tick: float) -> InstigatorState:
     origin = RemoteInstigatorOrigin(
         RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("vatsim_pipeline"), "__repository__"),
