@@ -19,7 +19,13 @@ from vatsim_pipeline.defs.tags import (
 from vatsim_pipeline.resilience.errors import Classification, classify
 
 MAX_TAG_MESSAGE = 200
-SERVICE_OF_STEP = {"landed_snapshot": "feed", "snapshot_tables": "database"}
+SERVICE_OF_STEP = {
+    "landed_snapshot": "feed",
+    "snapshot_tables": "database",
+    "sector_occupancy": "database",
+    "session_lifecycle": "database",
+    "sectors": "sectors",
+}
 CLASSIFIED_EVENT = "vatsim failure classified"
 
 

@@ -23,6 +23,7 @@ from dagster import (
 from pydantic import Field
 
 from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
+from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
 from vatsim_pipeline.feed.landing import LandedSnapshot, land, sha256_of
 from vatsim_pipeline.feed.parse import PayloadError, parse_data_feed, parse_transceivers
@@ -136,7 +137,13 @@ def landed_snapshot(
 
 @multi_asset(
     specs=[
-        AssetSpec(name, group_name=INGEST_GROUP, description=description, deps=["landed_snapshot"])
+        AssetSpec(
+            name,
+            group_name=INGEST_GROUP,
+            description=description,
+            deps=["landed_snapshot"],
+            metadata=table_metadata(name),
+        )
         for name, description in TABLE_DESCRIPTIONS.items()
     ],
     ins={"landed": AssetIn("landed_snapshot")},
