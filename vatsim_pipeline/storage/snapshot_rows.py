@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vatsim_pipeline.feed.models import (
+    FLIGHT_PLAN_FIELDS,
     Controller,
     FlightPlan,
     Pilot,
@@ -23,24 +24,7 @@ from vatsim_pipeline.feed.models import (
 # as fast as `operator.attrgetter`, which matters at 15,000 pilots.
 CONNECTION_KEY = ("cid", "callsign", "logon_time")
 PREFILE_KEY = ("cid", "callsign")
-PLAN_COLUMNS = (
-    "flight_rules",
-    "aircraft",
-    "aircraft_faa",
-    "aircraft_short",
-    "departure",
-    "arrival",
-    "alternate",
-    "cruise_tas",
-    "planned_altitude",
-    "deptime",
-    "enroute_time",
-    "fuel_time",
-    "remarks",
-    "route",
-    "revision_id",
-    "assigned_transponder",
-)
+PLAN_COLUMNS = FLIGHT_PLAN_FIELDS
 POSITION_COLUMNS = (
     "latitude",
     "longitude",
