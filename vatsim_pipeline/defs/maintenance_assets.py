@@ -22,15 +22,11 @@ from dagster import (
     Config,
     DagsterInstance,
     DagsterLogManager,
-    DagsterRunStatus,
     DefaultScheduleStatus,
     Failure,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    RunsFilter,
     ScheduleEvaluationContext,
-    SkipReason,
     asset,
     define_asset_job,
     in_process_executor,
@@ -40,19 +36,13 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
+from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.maintenance.landing_retention import LandingRetention, sweep_landing
 from vatsim_pipeline.maintenance.prune_runs import RunRetention, prune_runs
 
 MAINTENANCE_GROUP = "maintenance"
 MAX_RUNTIME_S = 3000
 RUN_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
-UNFINISHED = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-    DagsterRunStatus.CANCELING,
-]
 
 
 @dataclass(frozen=True)
@@ -213,9 +203,4 @@ maintenance_job = define_asset_job(
     "has not finished.",
 )
 def maintenance_hourly(context: ScheduleEvaluationContext):
-    unfinished = context.instance.get_run_records(
-        RunsFilter(job_name=maintenance_job.name, statuses=UNFINISHED), limit=1
-    )
-    if unfinished:
-        return SkipReason(f"run {unfinished[0].dagster_run.run_id} has not finished yet")
-    return RunRequest()
+    return request_unless_unfinished(context, maintenance_job.name)

@@ -8,13 +8,9 @@ from dagster import (
     AssetSelection,
     AssetSpec,
     Config,
-    DagsterRunStatus,
     DefaultScheduleStatus,
     MaterializeResult,
-    RunRequest,
-    RunsFilter,
     ScheduleEvaluationContext,
-    SkipReason,
     define_asset_job,
     in_process_executor,
     multi_asset,
@@ -24,18 +20,13 @@ from pydantic import Field
 
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
 from vatsim_pipeline.storage.sessions import TIMEOUT_VARIABLE, end_sessions, session_timeout_s
 
 ANALYTICS_GROUP = "analytics"
-UNFINISHED = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-]
 
 
 class SessionLifecycleConfig(Config):
@@ -131,9 +122,4 @@ session_lifecycle_job = define_asset_job(
     "still queued or running.",
 )
 def session_lifecycle_every_minute(context: ScheduleEvaluationContext):
-    unfinished = context.instance.get_run_records(
-        RunsFilter(job_name=session_lifecycle_job.name, statuses=UNFINISHED), limit=1
-    )
-    if unfinished:
-        return SkipReason(f"run {unfinished[0].dagster_run.run_id} has not finished yet")
-    return RunRequest()
+    return request_unless_unfinished(context, session_lifecycle_job.name)
