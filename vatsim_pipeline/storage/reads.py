@@ -41,6 +41,16 @@ from vatsim_pipeline.storage.reads_base import (
 )
 from vatsim_pipeline.storage.reads_controllers import active_controllers, active_positions
 from vatsim_pipeline.storage.reads_flights import active_flights, flight_stats, flight_track
+from vatsim_pipeline.storage.reads_history import (
+    FlightSession,
+    SectorVisit,
+    TimeArgument,
+    WindowPage,
+    flight_history,
+    resolve_window,
+    sector_known,
+    sector_occupancy,
+)
 from vatsim_pipeline.storage.reads_sectors import sector_page
 from vatsim_pipeline.storage.reads_status import (
     count_rows,
@@ -60,6 +70,7 @@ __all__ = [
     "ActiveFlight",
     "BBox",
     "DatabaseStats",
+    "FlightSession",
     "FlightStats",
     "FlightTrack",
     "HealthReport",
@@ -68,7 +79,9 @@ __all__ = [
     "Page",
     "QueryService",
     "SectorSummary",
+    "SectorVisit",
     "SnapshotInfo",
+    "WindowPage",
     "describe_error",
     "flight_ref",
     "parse_bbox",
@@ -77,6 +90,11 @@ __all__ = [
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _now(connection: Connection) -> datetime:
+    """The newest stored update; the wall clock while nothing is stored."""
+    return newest_update(connection) or datetime.now(UTC)
 
 
 class QueryService:
@@ -164,6 +182,51 @@ class QueryService:
                 limit=limit,
                 offset=offset,
             )
+
+    def get_flight_history(
+        self,
+        departure: str | None = None,
+        arrival: str | None = None,
+        since: TimeArgument = None,
+        until: TimeArgument = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> WindowPage[FlightSession]:
+        """Flights seen at some time in since..until (default: the 24 hours before the
+        newest snapshot), optionally by planned departure or arrival, newest first.
+        `since`/`until`: datetimes, ISO texts, or durations back from the newest snapshot."""
+        check_page(limit, offset)
+        with self._query() as connection:
+            start, end = resolve_window(since, until, _now(connection))
+            return flight_history(
+                connection,
+                start,
+                end,
+                departure=departure,
+                arrival=arrival,
+                limit=limit,
+                offset=offset,
+            )
+
+    def get_sector_occupancy(
+        self,
+        sector: str,
+        since: TimeArgument = None,
+        until: TimeArgument = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> WindowPage[SectorVisit]:
+        """The flights' visits of a sector that overlap since..until (the window of
+        `get_flight_history`), newest entry first; raises `NotFound` for a sector neither
+        stored nor ever visited."""
+        check_page(limit, offset)
+        sector = sector.strip()
+        with self._query() as connection:
+            now = _now(connection)
+            start, end = resolve_window(since, until, now)
+            if not sector_known(connection, sector):
+                raise NotFound(f"sector {sector!r}: not found")
+            return sector_occupancy(connection, sector, start, end, now, limit=limit, offset=offset)
 
     def get_active_controllers(self, limit: int = 100, offset: int = 0) -> Page[ActiveController]:
         """Controller and ATIS connections active at the newest snapshot, by callsign."""

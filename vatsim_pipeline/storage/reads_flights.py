@@ -84,7 +84,10 @@ def _identity(row: Row) -> FlightIdentity:
     return FlightIdentity(**{column.name: row._mapping[column.name] for column in IDENTITY_COLUMNS})
 
 
-def _positions(connection: Connection, flight_id: int) -> list[Position]:
+def _positions(connection: Connection, flight: Row) -> list[Position]:
+    """The flight's positions, oldest first. `observed_at` is bounded by the flight's own
+    first and last sighting as literal values (the writes keep every position inside
+    them), so that a table partitioned by day on `observed_at` reads only those days."""
     statement = (
         select(
             flight_positions.c.observed_at,
@@ -94,7 +97,11 @@ def _positions(connection: Connection, flight_id: int) -> list[Position]:
             flight_positions.c.groundspeed,
             flight_positions.c.heading,
         )
-        .where(flight_positions.c.flight_id == flight_id)
+        .where(
+            flight_positions.c.flight_id == flight.id,
+            flight_positions.c.observed_at >= flight.first_seen,
+            flight_positions.c.observed_at <= flight.last_seen,
+        )
         .order_by(flight_positions.c.observed_at)
     )
     return [Position(*row) for row in connection.execute(statement)]
@@ -103,13 +110,13 @@ def _positions(connection: Connection, flight_id: int) -> list[Position]:
 def flight_track(connection: Connection, flight: int | str) -> FlightTrack:
     """The flight and every recorded position of it, oldest first."""
     row = find_flight(connection, flight)
-    return FlightTrack(flight=_identity(row), positions=_positions(connection, row.id))
+    return FlightTrack(flight=_identity(row), positions=_positions(connection, row))
 
 
 def flight_stats(connection: Connection, flight: int | str) -> FlightStats:
     """Duration, distance flown and speed and altitude figures of one flight."""
     row = find_flight(connection, flight)
-    track = _positions(connection, row.id)
+    track = _positions(connection, row)
     distance = sum(
         great_circle_nm(a.lat, a.lon, b.lat, b.lon) for a, b in itertools.pairwise(track)
     )
