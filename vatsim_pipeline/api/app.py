@@ -43,6 +43,7 @@ from vatsim_pipeline.storage.reads import (
     ActiveController,
     ActiveFlight,
     DatabaseStats,
+    FlightSession,
     FlightStats,
     FlightTrack,
     HealthReport,
@@ -51,7 +52,9 @@ from vatsim_pipeline.storage.reads import (
     Page,
     QueryService,
     SectorSummary,
+    SectorVisit,
     SnapshotInfo,
+    WindowPage,
     describe_error,
     flight_ref,
     parse_bbox,
@@ -103,6 +106,21 @@ FLIGHT_PATH_PARAMETER = ApiParameter(
 )
 
 
+WINDOW_PARAMETERS = (
+    ApiParameter(
+        "since",
+        "Start of the window: ISO time (UTC unless zoned) or a duration before the newest "
+        "feed update (90m, 24h, 7d). Default: 24 hours before `until`.",
+        example="24h",
+    ),
+    ApiParameter(
+        "until",
+        "End of the window, the same forms. Default: the newest feed update.",
+        example="2024-11-22T12:00:00Z",
+    ),
+)
+
+
 def service_routes(service: QueryService) -> list[ApiRoute]:
     """The built-in routes over the query service."""
 
@@ -146,6 +164,27 @@ def service_routes(service: QueryService) -> list[ApiRoute]:
             response=Page[ActiveFlight],
         ),
         ApiRoute(
+            "/api/flights/history",
+            lambda a: service.get_flight_history(
+                departure=a["departure"],
+                arrival=a["arrival"],
+                since=a["since"],
+                until=a["until"],
+                limit=a["limit"],
+                offset=a["offset"],
+            ),
+            "Flights in a time window",
+            "Flights seen at some time in the window, by planned departure and/or arrival, "
+            "newest first.",
+            parameters=(
+                ApiParameter("departure", "Planned departure (ICAO).", example="EGLL"),
+                ApiParameter("arrival", "Planned arrival (ICAO).", example="KJFK"),
+                *WINDOW_PARAMETERS,
+                *_page_parameters(),
+            ),
+            response=WindowPage[FlightSession],
+        ),
+        ApiRoute(
             "/api/flights/{callsign}/track",
             lambda a: service.get_flight_track(flight_ref(a["callsign"])),
             "Flight track",
@@ -184,6 +223,25 @@ def service_routes(service: QueryService) -> list[ApiRoute]:
                 *_page_parameters(),
             ),
             response=Page[SectorSummary],
+        ),
+        ApiRoute(
+            "/api/sectors/{sector_id}/occupancy",
+            lambda a: service.get_sector_occupancy(
+                a["sector_id"],
+                since=a["since"],
+                until=a["until"],
+                limit=a["limit"],
+                offset=a["offset"],
+            ),
+            "Sector occupancy in a time window",
+            "The flights' visits of the sector that overlap the window, newest entry first; "
+            "a flight still inside has no exit yet.",
+            parameters=(
+                ApiParameter("sector_id", "Sector id.", location="path", example="EGTT"),
+                *WINDOW_PARAMETERS,
+                *_page_parameters(),
+            ),
+            response=WindowPage[SectorVisit],
         ),
         ApiRoute(
             "/api/status",

@@ -1,4 +1,5 @@
-"""`vatsim-pipeline flights|controllers|sectors list`: the query service on the command line.
+"""`vatsim-pipeline flights|controllers|sectors list|sectors occupancy`: the query service on
+the command line.
 
 Aligned tables for people, `--json` for programs (the same JSON as the HTTP API). The
 database is `$VATSIM_DATABASE_URL`; an unreachable database, a bad option value or an
@@ -19,7 +20,7 @@ from vatsim_pipeline.cli.errors import UserError
 from vatsim_pipeline.cli.sectors_group import sectors_group
 
 if TYPE_CHECKING:
-    from vatsim_pipeline.storage.reads import FlightIdentity, Page, QueryService
+    from vatsim_pipeline.storage.reads import FlightIdentity, Page, QueryService, WindowPage
 
 T = TypeVar("T")
 
@@ -28,6 +29,14 @@ limit_option = click.option(
     "--limit", default=100, show_default=True, help="Rows to show (1 to 1000)."
 )
 offset_option = click.option("--offset", default=0, show_default=True, help="Rows to skip.")
+since_option = click.option(
+    "--since",
+    help="Window start: ISO time (UTC unless zoned) or a duration before the newest update "
+    "(90m, 24h, 7d). Default: 24 hours before --until.",
+)
+until_option = click.option(
+    "--until", help="Window end, the same forms. Default: the newest recorded update."
+)
 
 
 def shown_url(url: str) -> str:
@@ -103,7 +112,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join([line(headers), *(line(r) for r in cells)])
 
 
-def page_footer(page: Page, noun: str) -> str:
+def page_footer(page: Page | WindowPage, noun: str) -> str:
     """Which rows of how many were shown, so that a cut-off list never looks complete."""
     if not page.items:
         return f"no {noun} here (total {page.total})"
@@ -189,6 +198,58 @@ def flights_active(
     if rows:
         click.echo(table(headers, rows))
     click.echo(page_footer(page, "active flights"))
+
+
+@flights_group.command("history")
+@click.option("--departure", help="Planned departure airport (ICAO).")
+@click.option("--arrival", help="Planned arrival airport (ICAO).")
+@since_option
+@until_option
+@limit_option
+@offset_option
+@json_option
+def flights_history(
+    departure: str | None,
+    arrival: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """Flights seen at some time in a window, newest first."""
+    page = answer(
+        lambda service: service.get_flight_history(
+            departure=departure,
+            arrival=arrival,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+    )
+    if as_json:
+        echo_json(page)
+        return
+    click.echo(f"from {cell(page.since)} to {cell(page.until)}")
+    headers = ("ID", "CALLSIGN", "CID", "DEP", "ARR", "TYPE", "FIRST SEEN", "LAST SEEN", "STATUS")
+    rows = [
+        (
+            f.id,
+            f.callsign,
+            f.cid,
+            f.departure,
+            f.arrival,
+            f.aircraft_short,
+            f.first_seen,
+            f.last_seen,
+            f.status,
+        )
+        for f in page.items
+    ]
+    if rows:
+        click.echo(table(headers, rows))
+    click.echo(page_footer(page, "flights"))
 
 
 @flights_group.command("track")
@@ -277,3 +338,42 @@ def sectors_list(kind: str | None, limit: int, offset: int, as_json: bool) -> No
     if rows:
         click.echo(table(headers, rows))
     click.echo(page_footer(page, "sectors"))
+
+
+@sectors_group.command("occupancy")
+@click.argument("sector")
+@since_option
+@until_option
+@limit_option
+@offset_option
+@json_option
+def sectors_occupancy(
+    sector: str, since: str | None, until: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """The flights' visits of SECTOR (a sector id) in a window, newest entry first."""
+    page = answer(
+        lambda service: service.get_sector_occupancy(
+            sector, since=since, until=until, limit=limit, offset=offset
+        )
+    )
+    if as_json:
+        echo_json(page)
+        return
+    click.echo(f"{sector.strip()} from {cell(page.since)} to {cell(page.until)}")
+    headers = ("CALLSIGN", "FLIGHT", "DEP", "ARR", "ENTERED", "EXITED", "ENTRY ALT", "EXIT ALT")
+    rows = [
+        (
+            v.callsign,
+            v.flight_id,
+            v.departure,
+            v.arrival,
+            v.entered_at,
+            v.exited_at,
+            v.entry_altitude,
+            v.exit_altitude,
+        )
+        for v in page.items
+    ]
+    if rows:
+        click.echo(table(headers, rows))
+    click.echo(page_footer(page, "sector visits"))

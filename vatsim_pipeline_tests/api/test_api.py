@@ -303,10 +303,12 @@ def test_openapi_documents_exactly_the_served_routes(api: str, tmp_path: Path):
     assert _documented(document) == _served(app)
     assert {path for path, _ in _served(app)} == {
         "/api/flights",
+        "/api/flights/history",
         "/api/flights/{callsign}/track",
         "/api/flights/{callsign}/stats",
         "/api/controllers",
         "/api/sectors",
+        "/api/sectors/{sector_id}/occupancy",
         "/api/status",
         "/api/database/service/stats",
         "/api/database/service/health",
