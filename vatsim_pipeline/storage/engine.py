@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.schema import CreateColumn
 
+from vatsim_pipeline.storage.partitions import (
+    DEFAULT_AHEAD_DAYS,
+    PARTITIONED,
+    convert_plain_tables,
+    days_ahead,
+    ensure_day_partitions,
+)
 from vatsim_pipeline.storage.schema import metadata
 
 STATEMENT_TIMEOUT_MS = 30_000
@@ -38,23 +46,39 @@ def make_engine(url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -
     )
 
 
-def migrate(engine: Engine) -> None:
-    """Create missing tables and add missing nullable columns; never drops anything."""
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the schema's nullable columns that existing tables lack."""
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                    connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))
+
+
+def migrate(engine: Engine, *, partitions_ahead_days: int = DEFAULT_AHEAD_DAYS) -> None:
+    """Create missing tables, add missing nullable columns, turn per-snapshot tables left
+    plain by an earlier version into partitioned ones (PostgreSQL), and create the
+    partitions of today and the next `partitions_ahead_days` days; never drops a row."""
     if engine.dialect.name == "sqlite":
         url = engine.url
         if url.database and url.database != ":memory:":
             from pathlib import Path
 
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    _add_missing_columns(engine)
+    convert_plain_tables(engine)
     metadata.create_all(engine)
-    inspector = inspect(engine)
     with engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                    connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))
+        # Indexes added to the partitioned tables after they were first created.
+        for table in PARTITIONED:
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)
+    ensure_day_partitions(engine, days_ahead(datetime.now(UTC).date(), partitions_ahead_days))
 
 
 @cache

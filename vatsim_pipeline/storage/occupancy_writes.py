@@ -49,6 +49,7 @@ from vatsim_pipeline.sectors.occupancy import (
     intervals,
 )
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
+from vatsim_pipeline.storage.partitions import ensure_day_partitions, utc_day
 from vatsim_pipeline.storage.schema import (
     UTCDateTime,
     controller_sectors,
@@ -244,9 +245,11 @@ def update_occupancy(
 ) -> OccupancyWrite:
     """Assign the snapshot's positions and update intervals and staffing, in one transaction.
 
-    Safe to repeat and to call for snapshots in any order.
+    Safe to repeat and to call for snapshots in any order. The positions' day gets its
+    `sector_assignments` partition first, outside the transaction.
     """
     started = time.perf_counter()
+    ensure_day_partitions(engine, [utc_day(observed_at)])
     result = OccupancyWrite(observed_at=observed_at)
     with engine.begin() as connection:
         serialise_writers(connection)

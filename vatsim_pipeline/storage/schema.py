@@ -55,6 +55,10 @@ class UTCDateTime(TypeDecorator):
 
 metadata = MetaData()
 
+# The per-snapshot tables: one PostgreSQL partition per UTC day (see `partitions`), so
+# that retention drops a day at once. Every key of theirs contains `observed_at`.
+PARTITION_BY_DAY = "RANGE (observed_at)"
+
 
 def _flight_plan_columns() -> list[Column]:
     return [
@@ -144,6 +148,9 @@ flight_positions = Table(
     Column("qnh_i_hg", Float),
     Column("qnh_mb", Integer),
     UniqueConstraint("flight_id", "observed_at", name="uq_flight_positions_flight_time"),
+    # Retention deletes by time on SQLite; PostgreSQL drops whole day partitions.
+    Index("ix_flight_positions_observed_at", "observed_at").ddl_if(dialect="sqlite"),
+    postgresql_partition_by=PARTITION_BY_DAY,
 )
 
 controllers = Table(
@@ -191,6 +198,7 @@ transceivers = Table(
     UniqueConstraint("observed_at", "callsign", "transceiver_id", name="uq_transceivers_radio"),
     Index("ix_transceivers_flight", "flight_id"),
     Index("ix_transceivers_controller", "controller_id"),
+    postgresql_partition_by=PARTITION_BY_DAY,
 )
 
 prefiles = Table(
@@ -258,6 +266,8 @@ sector_assignments = Table(
     Column("observed_at", UTCDateTime, primary_key=True),
     # The most specific sector covering the position; null over airspace no sector covers.
     Column("sector_id", Text),
+    Index("ix_sector_assignments_observed_at", "observed_at").ddl_if(dialect="sqlite"),
+    postgresql_partition_by=PARTITION_BY_DAY,
 )
 
 flight_sector_occupancy = Table(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.feed.models import Snapshot
 from vatsim_pipeline.storage import core_writes, postgres_writes
+from vatsim_pipeline.storage.partitions import ensure_day_partitions, utc_day
 from vatsim_pipeline.storage.schema import feed_snapshots, rejected_records
 from vatsim_pipeline.storage.snapshot_rows import REJECTED_COLUMNS, snapshot_rows
 from vatsim_pipeline.storage.write_report import LandedFiles, SnapshotWrite, TableWrite
@@ -42,8 +43,14 @@ def _feed_snapshot_row(snapshot: Snapshot, landed: LandedFiles) -> dict:
 def write_snapshot(
     engine: Engine, snapshot: Snapshot, landed: LandedFiles | None = None
 ) -> SnapshotWrite:
-    """Store one parsed snapshot in one transaction; safe to repeat, in any order."""
+    """Store one parsed snapshot in one transaction; safe to repeat, in any order.
+
+    The day's partitions are made sure of first, in a transaction of their own, so that
+    a snapshot of any day (a replay from years ago) stores, and the brief lock that
+    creating one takes is not held for the whole write.
+    """
     ts = snapshot.update_timestamp
+    ensure_day_partitions(engine, [utc_day(ts)])
     rows = snapshot_rows(snapshot)
     path = postgres_writes if engine.dialect.name == "postgresql" else core_writes
     with engine.begin() as connection:

@@ -18,6 +18,7 @@ from vatsim_pipeline.feed.models import Snapshot, Transceiver
 from vatsim_pipeline.storage import core_writes, postgres_writes
 from vatsim_pipeline.storage.copy_csv import CsvStream
 from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.partitions import ensure_day_partitions, utc_day
 from vatsim_pipeline.storage.schema import feed_snapshots, flights
 from vatsim_pipeline.storage.snapshot_rows import snapshot_rows
 from vatsim_pipeline.storage.write_report import TableWrite
@@ -59,6 +60,8 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
 
 
 def _write_with(path, engine: Engine, snapshot: Snapshot) -> dict[str, TableWrite]:
+    """One write path on its own; the day's partitions first, as `write_snapshot` does."""
+    ensure_day_partitions(engine, [utc_day(snapshot.update_timestamp)])
     with engine.begin() as connection:
         return path.write_rows(connection, snapshot_rows(snapshot), snapshot.update_timestamp)
 
