@@ -152,33 +152,33 @@ def list_partitions(engine: Engine) -> list[Partition]:
         return [p for table in PARTITIONED_NAMES for p in table_partitions(connection, table)]
 
 
-def _create_missing(engine: Engine, days: list[date]) -> tuple[list[str], bool]:
-    """Under the advisory lock, create the partitions of `days` that exist neither by name
-    nor inside another partition's range (a legacy one); also says whether every table
-    was partitioned (a plain one, not migrated yet, gets none)."""
-    created, complete = [], True
-    with engine.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-        for table in PARTITIONED_NAMES:
-            if _relkind(connection, table) != "p":
-                complete = False
-                continue
-            ranges = [(p.start, p.end) for p in table_partitions(connection, table)]
-            for day in days:
-                name = partition_name(table, day)
-                start, end = day_start(day), day_start(day + timedelta(days=1))
-                if any(low < end and start < high for low, high in ranges):
-                    continue
-                connection.execute(
-                    text(
-                        f"CREATE TABLE {_quote(connection, name)} PARTITION OF "
-                        f"{_quote(connection, table)} FOR VALUES "
-                        f"FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-                    )
-                )
-                ranges.append((start, end))
-                created.append(name)
-    return created, complete
+def _missing(connection: Connection, days: list[date]) -> tuple[list[tuple[str, date]], bool]:
+    """The (table, day) partitions that `days` lack: those that exist neither by name nor
+    inside another partition's range (a legacy one); and whether every table is
+    partitioned (a plain one, not migrated yet, can have none)."""
+    missing, complete = [], True
+    for table in PARTITIONED_NAMES:
+        if _relkind(connection, table) != "p":
+            complete = False
+            continue
+        ranges = [(p.start, p.end) for p in table_partitions(connection, table)]
+        for day in days:
+            start, end = day_start(day), day_start(day + timedelta(days=1))
+            if not any(low < end and start < high for low, high in ranges):
+                missing.append((table, day))
+    return missing, complete
+
+
+def _create(connection: Connection, table: str, day: date) -> str:
+    name = partition_name(table, day)
+    start, end = day_start(day), day_start(day + timedelta(days=1))
+    connection.execute(
+        text(
+            f"CREATE TABLE {_quote(connection, name)} PARTITION OF {_quote(connection, table)} "
+            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+        )
+    )
+    return name
 
 
 def ensure_day_partitions(engine: Engine, days: Iterable[date]) -> list[str]:
@@ -187,25 +187,37 @@ def ensure_day_partitions(engine: Engine, days: Iterable[date]) -> list[str]:
 
     Call it before, never inside, the transaction that writes the rows. Safe when several
     processes race: the creation runs under an advisory lock and checks again. Days seen
-    are trusted from memory only from yesterday on, since retention may drop older days.
+    are trusted from memory only from today on, since retention may drop earlier days.
     """
     if engine.dialect.name != "postgresql":
         return []
     known = _known_days.setdefault(engine, set())
-    trusted_from = datetime.now(UTC).date() - timedelta(days=1)
-    wanted = sorted({day for day in days if day not in known or day < trusted_from})
+    today = datetime.now(UTC).date()
+    wanted = sorted({day for day in days if day not in known or day < today})
     if not wanted:
         return []
     names = [partition_name(table, day) for table in PARTITIONED_NAMES for day in wanted]
     with engine.connect() as connection:
-        missing = _missing_names(connection, names)
-    if not missing:
+        unnamed = _missing_names(connection, names)
+    if not unnamed:
         known.update(wanted)
         return []
-    created, complete = _create_missing(engine, wanted)
+    with engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        missing, complete = _missing(connection, wanted)
+        created = [_create(connection, table, day) for table, day in missing]
     if complete:
         known.update(wanted)
     return created
+
+
+def missing_day_partitions(engine: Engine, days: Iterable[date]) -> list[str]:
+    """The names `ensure_day_partitions` would create now (for dry runs); [] on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as connection:
+        missing, _ = _missing(connection, sorted(set(days)))
+    return [partition_name(table, day) for table, day in missing]
 
 
 def days_ahead(today: date, ahead: int) -> list[date]:
