@@ -1,0 +1,287 @@
+"""Retention of the per-snapshot tables: `flight_positions`, `transceivers` and
+`sector_assignments` each gain millions of rows a day, so old days go.
+
+The rule is the same on both backends, by whole UTC days: a table kept `days` days loses
+every row of each day that lies wholly before `now - days`, that is every row with
+`observed_at` before the start of the UTC day of `now - days`. `keep` keeps a table
+whole. Sessions (`flights`, `controllers`) and `flight_summaries` are never touched.
+
+- PostgreSQL drops the table's day partitions whose range ends at or before that
+  cutoff (a partition converted from an earlier plain table goes once its whole range
+  has). A drop waits at most a moment for its lock: a drop that would queue behind a long
+  reader, and so hold up every writer, is deferred, reported, and retried next pass.
+  Partitions for today and the next `ahead_days` days are created on the way.
+- SQLite deletes in batches of `batch` rows, each its own transaction, so the single
+  write lock is never held long and ingest keeps running. The file does not shrink (its
+  pages are reused), so no bytes are reported freed.
+
+A dry run changes nothing and reports what a real run would remove and create.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, literal_column, select, text
+
+from vatsim_pipeline.maintenance import format_bytes
+from vatsim_pipeline.storage.partitions import (
+    DEFAULT_AHEAD_DAYS,
+    DEFAULT_LOCK_TIMEOUT_MS,
+    PARTITIONED,
+    Partition,
+    day_start,
+    days_ahead,
+    drop_partition,
+    ensure_day_partitions,
+    list_partitions,
+    missing_day_partitions,
+    utc_day,
+)
+
+DEFAULT_DAYS = 30
+DEFAULT_BATCH = 10_000
+KEEP = "keep"
+DAYS_VARIABLE = "VATSIM_TABLE_RETENTION_DAYS"
+AHEAD_VARIABLE = "VATSIM_PARTITIONS_AHEAD_DAYS"
+TABLES: dict[str, Table] = {table.name: table for table in PARTITIONED}
+
+
+def table_variable(table: str) -> str:
+    """`VATSIM_RETENTION_DAYS_FLIGHT_POSITIONS`, the override for one table."""
+    return f"VATSIM_RETENTION_DAYS_{table.upper()}"
+
+
+class RetentionSettingError(ValueError):
+    """A retention variable whose value is not a number of days."""
+
+
+def _whole_days(variable: str, value: str, *, allow_keep: bool) -> int | None:
+    cleaned = value.strip().lower()
+    if allow_keep and cleaned == KEEP:
+        return None
+    try:
+        days = int(cleaned)
+    except ValueError:
+        days = -1
+    if days < 0:
+        wanted = "a whole number of days >= 0" + (" or 'keep'" if allow_keep else "")
+        raise RetentionSettingError(f"{variable}={value!r}: expected {wanted}")
+    return days
+
+
+@dataclass(frozen=True)
+class TableRetention:
+    """Days each table keeps (None: kept whole), and partitions created ahead."""
+
+    days: Mapping[str, int | None] = field(
+        default_factory=lambda: dict.fromkeys(TABLES, DEFAULT_DAYS)
+    )
+    ahead_days: int = DEFAULT_AHEAD_DAYS
+    batch: int = DEFAULT_BATCH
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TableRetention:
+        """`VATSIM_TABLE_RETENTION_DAYS` (30, or `keep`) for every table, overridden per
+        table by `VATSIM_RETENTION_DAYS_<TABLE>`; `VATSIM_PARTITIONS_AHEAD_DAYS` (3).
+        A bad value raises `RetentionSettingError` naming the variable and the value."""
+        env = os.environ if env is None else env
+        default = env.get(DAYS_VARIABLE) or str(DEFAULT_DAYS)
+        default_days = _whole_days(DAYS_VARIABLE, default, allow_keep=True)
+        days = {}
+        for table in TABLES:
+            variable = table_variable(table)
+            value = env.get(variable)
+            days[table] = _whole_days(variable, value, allow_keep=True) if value else default_days
+        ahead = _whole_days(
+            AHEAD_VARIABLE, env.get(AHEAD_VARIABLE) or str(DEFAULT_AHEAD_DAYS), allow_keep=False
+        )
+        return cls(days=days, ahead_days=ahead)
+
+    def cutoff(self, table: str, now: datetime) -> datetime | None:
+        """Rows before this instant (the start of the UTC day of `now - days`) go; None
+        when the table is kept whole."""
+        days = self.days.get(table)
+        if days is None:
+            return None
+        return day_start(utc_day(now - timedelta(days=days)))
+
+
+@dataclass
+class TableSweep:
+    """What one pass removed from one table (or, in a dry run, would remove)."""
+
+    table: str
+    days: int | None
+    cutoff: datetime | None
+    rows: int = 0
+    bytes: int = 0
+    partitions: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    batches: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "retention_days": KEEP if self.days is None else self.days,
+            "cutoff": self.cutoff.isoformat() if self.cutoff else None,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "partitions": list(self.partitions),
+            "deferred": list(self.deferred),
+            "batches": self.batches,
+        }
+
+
+@dataclass
+class TableRetentionSweep:
+    """What one pass of table retention did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    backend: str
+    tables: dict[str, TableSweep] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(sweep.rows for sweep in self.tables.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(sweep.bytes for sweep in self.tables.values())
+
+    @property
+    def partitions(self) -> list[str]:
+        return [name for sweep in self.tables.values() for name in sweep.partitions]
+
+    @property
+    def deferred(self) -> list[str]:
+        return [name for sweep in self.tables.values() for name in sweep.deferred]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "backend": self.backend,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "partitions_dropped": self.partitions,
+            "drops_deferred": self.deferred,
+            "partitions_created": list(self.created),
+            "tables": {name: sweep.as_dict() for name, sweep in self.tables.items()},
+        }
+
+    def describe(self) -> str:
+        """One line: rows (and partitions) removed per table, bytes, created, deferred."""
+        verb = "would remove" if self.dry_run else "removed"
+        removed = [
+            f"{name} {sweep.rows:,}"
+            for name, sweep in self.tables.items()
+            if sweep.days is not None
+        ]
+        what = f"{verb} {self.rows:,} row(s)"
+        if removed:
+            what += f" ({', '.join(removed)})"
+        if self.backend == "postgresql":
+            what += f" in {len(self.partitions)} partition(s), {format_bytes(self.bytes)}"
+            what += f"; {'would create' if self.dry_run else 'created'}"
+            what += f" {len(self.created)} partition(s) ahead"
+            if self.deferred:
+                what += f"; {len(self.deferred)} drop(s) deferred (lock timeout): "
+                what += ", ".join(self.deferred)
+        kept = [name for name, sweep in self.tables.items() if sweep.days is None]
+        if kept:
+            what += f"; kept whole: {', '.join(kept)}"
+        return what
+
+
+def _count(engine: Engine, partition: Partition) -> int:
+    """Exact rows of a partition; without a time limit, as a large legacy one takes a
+    while, and a count blocks no one."""
+    name = engine.dialect.identifier_preparer.quote(partition.name)
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+        return connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+
+
+def _drop_partitions(
+    engine: Engine,
+    partitions: list[Partition],
+    retention: TableRetention,
+    sweep: TableRetentionSweep,
+) -> None:
+    for partition in partitions:
+        table = sweep.tables[partition.table]
+        if table.cutoff is None or partition.end > table.cutoff:
+            continue
+        rows = _count(engine, partition)
+        if sweep.dry_run or drop_partition(engine, partition, retention.lock_timeout_ms):
+            table.rows += rows
+            table.bytes += partition.bytes
+            table.partitions.append(partition.name)
+        else:
+            table.deferred.append(partition.name)
+
+
+def _delete_batches(
+    engine: Engine, table: Table, cutoff: datetime, batch: int, sweep: TableSweep
+) -> None:
+    """Delete rows before `cutoff`, `batch` rows per transaction, through the index on
+    `observed_at`."""
+    rowid = literal_column("rowid")
+    doomed = select(rowid).select_from(table).where(table.c.observed_at < cutoff).limit(batch)
+    statement = table.delete().where(rowid.in_(doomed.scalar_subquery()))
+    while True:
+        with engine.begin() as connection:
+            deleted = connection.execute(statement).rowcount
+        if deleted:
+            sweep.rows += deleted
+            sweep.batches += 1
+        if deleted < batch:
+            return
+
+
+def _sweep_sqlite(engine: Engine, retention: TableRetention, sweep: TableRetentionSweep) -> None:
+    for name, table_sweep in sweep.tables.items():
+        if table_sweep.cutoff is None:
+            continue
+        table = TABLES[name]
+        if sweep.dry_run:
+            with engine.connect() as connection:
+                table_sweep.rows = connection.execute(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.observed_at < table_sweep.cutoff)
+                ).scalar_one()
+            continue
+        _delete_batches(engine, table, table_sweep.cutoff, retention.batch, table_sweep)
+
+
+def sweep_tables(
+    engine: Engine,
+    retention: TableRetention | None = None,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> TableRetentionSweep:
+    """Remove the rows of the days each table no longer keeps, and on PostgreSQL create
+    the partitions of today and the days ahead; see the module's rules."""
+    retention = retention or TableRetention.from_env()
+    now = now or datetime.now(UTC)
+    sweep = TableRetentionSweep(dry_run=dry_run, backend=engine.dialect.name)
+    for name in TABLES:
+        days = retention.days.get(name)
+        sweep.tables[name] = TableSweep(name, days, retention.cutoff(name, now))
+    if engine.dialect.name != "postgresql":
+        _sweep_sqlite(engine, retention, sweep)
+        return sweep
+    ahead = days_ahead(utc_day(now), retention.ahead_days)
+    if dry_run:
+        sweep.created = missing_day_partitions(engine, ahead)
+    else:
+        sweep.created = ensure_day_partitions(engine, ahead)
+    _drop_partitions(engine, list_partitions(engine), retention, sweep)
+    return sweep
