@@ -1,15 +1,20 @@
 """The maintenance job: keeps the deployment bounded, hourly, visibly.
 
 `maintenance` runs each step of `MAINTENANCE_STEPS` in order (landed payload retention,
-then Dagster run pruning) and records what each removed as plottable metadata, so the
-asset's page in the UI shows runs deleted by status, payloads deleted or archived and
-bytes freed over time. A step that fails does not stop the others; the run then fails,
-naming every failed step.
+Dagster run pruning, then retention of the per-snapshot tables) and records what each
+removed as plottable metadata, so the asset's page in the UI shows runs deleted by
+status, payloads deleted or archived, table rows and partitions removed and bytes freed
+over time. A step that fails does not stop the others; the run then fails, naming every
+failed step.
 
-To add a step (table retention, say), write a function taking a `MaintenanceContext` and
-returning a `StepReport`, and append `("name", function)` to `MAINTENANCE_STEPS`.
+To add a step, write a function taking a `MaintenanceContext` and returning a
+`StepReport`, and append `("name", function)` to `MAINTENANCE_STEPS`.
+
+The schedule's cron is `VATSIM_MAINTENANCE_CRON` (default `17 * * * *`, UTC), read when
+the definitions load.
 """
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,10 +44,13 @@ from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.maintenance.landing_retention import LandingRetention, sweep_landing
 from vatsim_pipeline.maintenance.prune_runs import RunRetention, prune_runs
+from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_tables
 
 MAINTENANCE_GROUP = "maintenance"
 MAX_RUNTIME_S = 3000
 RUN_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+CRON_VARIABLE = "VATSIM_MAINTENANCE_CRON"
+DEFAULT_CRON = "17 * * * *"
 
 
 @dataclass(frozen=True)
@@ -115,11 +123,33 @@ def dagster_runs_step(context: MaintenanceContext) -> StepReport:
     return StepReport(summary=pruned.describe(), metadata=metadata)
 
 
+def table_rows_step(context: MaintenanceContext) -> StepReport:
+    """Remove the days of positions, radios and sector assignments older than their
+    retention (PostgreSQL: drop day partitions; SQLite: delete in batches), and create
+    the partitions of the days ahead."""
+    sweep = sweep_tables(
+        context.engine, TableRetention.from_env(), now=context.now, dry_run=context.dry_run
+    )
+    metadata = {
+        "table_rows_deleted": MetadataValue.int(sweep.rows),
+        "table_partitions_dropped": MetadataValue.int(len(sweep.partitions)),
+        "table_bytes_freed": MetadataValue.int(sweep.bytes),
+        "table_partitions_created": MetadataValue.int(len(sweep.created)),
+        "table_drops_deferred": MetadataValue.int(len(sweep.deferred)),
+    }
+    for name, table in sweep.tables.items():
+        metadata[f"rows_deleted_{name}"] = MetadataValue.int(table.rows)
+        metadata[f"partitions_dropped_{name}"] = MetadataValue.int(len(table.partitions))
+    metadata["table_drops_deferred_names"] = MetadataValue.text(", ".join(sweep.deferred))
+    return StepReport(summary=sweep.describe(), metadata=metadata)
+
+
 MaintenanceStep = Callable[[MaintenanceContext], StepReport]
 
 MAINTENANCE_STEPS: list[tuple[str, MaintenanceStep]] = [
     ("landed_payloads", landed_payloads_step),
     ("dagster_runs", dagster_runs_step),
+    ("table_rows", table_rows_step),
 ]
 
 
@@ -154,9 +184,11 @@ def run_steps(
 @asset(
     group_name=MAINTENANCE_GROUP,
     description="Hourly upkeep: removes (or archives) landed payloads stored more than "
-    "VATSIM_LANDING_RETENTION_DAYS ago and prunes Dagster runs older than "
-    "VATSIM_RUN_RETENTION_DAYS (failed ones once their snapshot is stored); "
-    "metadata says what each step removed.",
+    "VATSIM_LANDING_RETENTION_DAYS ago, prunes Dagster runs older than "
+    "VATSIM_RUN_RETENTION_DAYS (failed ones once their snapshot is stored), and removes "
+    "the days of flight_positions, transceivers and sector_assignments older than "
+    "VATSIM_TABLE_RETENTION_DAYS (PostgreSQL: drops day partitions and creates "
+    "VATSIM_PARTITIONS_AHEAD_DAYS ahead); metadata says what each step removed.",
 )
 def maintenance(
     context: AssetExecutionContext,
@@ -188,19 +220,22 @@ maintenance_job = define_asset_job(
     "maintenance_job",
     selection=AssetSelection.groups(MAINTENANCE_GROUP),
     executor_def=in_process_executor,
-    description="Landed payload retention and Dagster run pruning.",
+    description="Landed payload retention, Dagster run pruning and table retention.",
     tags={"dagster/max_runtime": MAX_RUNTIME_S},
 )
+
+
+MAINTENANCE_CRON = os.environ.get(CRON_VARIABLE) or DEFAULT_CRON
 
 
 @schedule(
     name="maintenance_hourly",
     job=maintenance_job,
-    cron_schedule="17 * * * *",
+    cron_schedule=MAINTENANCE_CRON,
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Runs the maintenance job at 17 past every hour, unless the previous one "
-    "has not finished.",
+    description=f"Runs the maintenance job on '{MAINTENANCE_CRON}' (UTC; {CRON_VARIABLE}, "
+    f"default '{DEFAULT_CRON}': 17 past every hour), unless the previous one has not finished.",
 )
 def maintenance_hourly(context: ScheduleEvaluationContext):
     return request_unless_unfinished(context, maintenance_job.name)
