@@ -9,11 +9,13 @@ from pathlib import Path
 from click.testing import CliRunner
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
+from sqlalchemy import func, select
 
 # Registers the command on `main`, whether or not cli/app.py lists the module yet.
 import vatsim_pipeline.cli.prune  # noqa: F401
 from vatsim_pipeline.cli.app import main
-from vatsim_pipeline_tests.maintenance import land_snapshot
+from vatsim_pipeline.storage.schema import transceivers
+from vatsim_pipeline_tests.maintenance import KEEP, land_snapshot
 
 OLD = datetime(2024, 11, 20, 10, 0, 15, 250000, tzinfo=UTC)
 LATER = datetime(2024, 11, 20, 10, 0, 30, 250000, tzinfo=UTC)
@@ -31,6 +33,9 @@ def test_dry_run_shows_then_prune_removes(vatsim_env, engine, monkeypatch, tmp_p
     for status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE):
         create_run_for_test(instance, job_name="ingest_snapshot", status=status)
     archive = str(tmp_path / "archive" / "2024-11-20.tar.gz")
+    with engine.connect() as connection:
+        radios = connection.execute(select(func.count()).select_from(transceivers)).scalar_one()
+    postgres = engine.dialect.name == "postgresql"
 
     preview = CliRunner().invoke(main, ["prune", "--dry-run", "--json"])
 
@@ -44,11 +49,24 @@ def test_dry_run_shows_then_prune_removes(vatsim_env, engine, monkeypatch, tmp_p
     assert (payloads["archives"], payloads["retention_days"]) == ([archive], 0.0)
     assert payloads["oldest"] == payloads["newest"] == OLD.isoformat()
     assert Path(stored.data_path).exists()
+    tables = document["tables"]
+    assert (tables["rows"], tables["partitions_ahead_days"]) == (KEEP["pilots"] + radios, 3)
+    assert tables["tables"]["flight_positions"]["rows"] == KEEP["pilots"]
+    assert tables["tables"]["transceivers"] | {"bytes": 0} == {
+        "retention_days": 30,
+        "cutoff": tables["tables"]["transceivers"]["cutoff"],
+        "rows": radios,
+        "bytes": 0,
+        "partitions": ["transceivers_p20241120"] if postgres else [],
+        "deferred": [],
+        "batches": 0,
+    }
+    assert (tables["dry_run"], tables["partitions_created"]) == (True, [])
 
     done = CliRunner().invoke(main, ["prune"])
 
     assert done.exit_code == 0, done.output
-    runs_line, payloads_line = done.stdout.splitlines()
+    runs_line, payloads_line, tables_line = done.stdout.splitlines()
     assert runs_line == (
         "runs: deleted 2 run(s) (SUCCESS 2); kept 0 failed run(s) whose snapshot is not "
         "stored, 1 failed run(s) of no snapshot, 0 holding an asset's latest materialization"
@@ -61,6 +79,26 @@ def test_dry_run_shows_then_prune_removes(vatsim_env, engine, monkeypatch, tmp_p
         ", 0 day folder(s); 2 held: snapshot not stored; 0 held: stored too recently"
     )
     assert Path(archive).exists() and not Path(stored.data_path).exists()
+    assert tables_line.startswith(
+        f"tables: removed {KEEP['pilots'] + radios:,} row(s) (flight_positions "
+        f"{KEEP['pilots']}, transceivers {radios}, sector_assignments 0)"
+    )
+    if postgres:
+        assert " in 3 partition(s), " in tables_line
+        assert tables_line.endswith("; created 0 partition(s) ahead")
 
     after = json.loads(CliRunner().invoke(main, ["prune", "--dry-run", "--json"]).stdout)
     assert (after["runs"]["deleted"], after["landed_payloads"]["files"]) == (0, 0)
+    assert after["tables"]["rows"] == 0
+
+
+def test_a_bad_table_retention_is_one_line_and_prunes_nothing(vatsim_env, monkeypatch) -> None:
+    monkeypatch.setenv("VATSIM_RETENTION_DAYS_FLIGHT_POSITIONS", "a month")
+
+    result = CliRunner().invoke(main, ["prune"])
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: VATSIM_RETENTION_DAYS_FLIGHT_POSITIONS='a month': expected a whole number "
+        "of days >= 0 or 'keep'\n"
+    )
