@@ -49,6 +49,7 @@ import requests
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.engine import URL
 
+from vatsim_pipeline.defs.feed_sensor import SENSOR_INTERVAL_S
 from vatsim_pipeline.feed.landing import DATA_PREFIX, STAMP_FORMAT
 from vatsim_pipeline.feed.parse import parse_timestamp
 
@@ -84,9 +85,27 @@ class TreeSample:
     own: dict[int, tuple[str, float]]
 
 
+def shared_release() -> list[str] | None:
+    """`sectors load` options for the recorded VATSpy release, if it is on this machine."""
+    try:
+        from vatsim_pipeline_tests.shared_data import shared_data
+
+        return [
+            "--vatspy-dat",
+            str(shared_data("VATSpy.dat")),
+            "--boundaries",
+            str(shared_data("Boundaries.geojson.gz")),
+            "--tracon",
+            str(shared_data("TRACONBoundaries.geojson")),
+        ]
+    except FileNotFoundError:
+        return None
+
+
 def role(command: str) -> str:
-    """Run workers are the code server's `multiprocessing` spawn children."""
-    if "spawn_main" in command or "execute_run" in command:
+    """Run workers are the warm launcher's zygote and its forks (which share its command
+    line), or, with Dagster's default launcher, the code server's spawn children."""
+    if "launcher.zygote" in command or "spawn_main" in command or "execute_run" in command:
         return "run workers"
     if "api grpc" in command or "code-server" in command:
         return "code server"
@@ -507,6 +526,18 @@ class Soak:
         self.server = start(command, env, REPOSITORY, log, stdout=subprocess.PIPE)
         return feed_base_url(self.server)
 
+    def load_sectors(self, env: dict[str, str]) -> str:
+        """Store the recorded VATSpy release, so each run also locates its positions in
+        sectors, as in production; without it the runs skip that step."""
+        release = shared_release()
+        if release is None:
+            return "no sectors (recorded boundaries not found: set VATSIM_TEST_DATA)"
+        command = [sys.executable, "-m", "vatsim_pipeline.cli", "sectors", "load", *release]
+        log = self.folder / "sectors-load.log"
+        with log.open("ab") as output:
+            subprocess.run(command, env=env, cwd=REPOSITORY, stderr=output, check=True)
+        return f"sectors from {release[1]}"
+
     def start_daemon(self, env: dict[str, str]) -> None:
         daemon = Path(sys.executable).parent / "dagster-daemon"
         command = [str(daemon), "run", "-w", str(self.home / "workspace.yaml")]
@@ -532,6 +563,7 @@ def measure(soak: Soak) -> dict:
     env["VATSIM_STATUS_URL"] = f"{base_url}/status.json"
     poller = FeedPoller(f"{base_url}/v3/vatsim-data.json", soak.stop_polling)
     poller.start()
+    print(f"soak: {soak.load_sectors(env)}", flush=True)
     soak.start_daemon(env)
     data = create_engine(soak.data_url)
     print(f"soak: database {soak.name}, folder {soak.folder}, feed {base_url}, warming up")
@@ -604,7 +636,7 @@ def measure(soak: Soak) -> dict:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "cadence_s": soak.interval,
-        "sensor_interval_s": int(env.get("VATSIM_SENSOR_INTERVAL_S", "15")),
+        "sensor_interval_s": SENSOR_INTERVAL_S,
         "pilots": args.pilots,
         "controllers": args.controllers,
         "warm_up_s": round(warm_up_s, 1),

@@ -20,6 +20,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from sqlalchemy import select
 
 from vatsim_pipeline.defs.tags import UPDATE_TIMESTAMP_TAG
+from vatsim_pipeline.launcher.warm_launcher import WORKER_PID_TAG
 from vatsim_pipeline.storage.schema import feed_snapshots
 from vatsim_pipeline_tests.feed_server_fixture import running_feed_server
 from vatsim_pipeline_tests.shared_data import REPOSITORY
@@ -62,11 +63,7 @@ def test_the_daemon_turns_each_feed_update_into_one_stored_run(
     daemon_home: Path, engine, monkeypatch
 ) -> None:
     with running_feed_server(pilots=40, controllers=8, seed=3) as feed:
-        env = {
-            **os.environ,
-            "VATSIM_STATUS_URL": feed.status_url,
-            "VATSIM_SENSOR_INTERVAL_S": "2",
-        }
+        env = {**os.environ, "VATSIM_STATUS_URL": feed.status_url}
         daemon_bin = Path(sys.executable).parent / "dagster-daemon"
         daemon = subprocess.Popen(
             [str(daemon_bin), "run", "-w", str(daemon_home / "workspace.yaml")],
@@ -92,9 +89,12 @@ def test_the_daemon_turns_each_feed_update_into_one_stored_run(
             except subprocess.TimeoutExpired:
                 os.killpg(daemon.pid, signal.SIGKILL)
 
+    workers = set()
     for stamp in stamps:
         runs = _runs_for(instance, stamp)
         assert len(runs) == 1
+        # Launched by the warm launcher of `dagster.yaml`: forked, one worker per run.
+        workers.add(runs[0].dagster_run.tags[WORKER_PID_TAG])
         assert runs[0].dagster_run.tags["dagster/run_key"] == stamp
         assert runs[0].dagster_run.tags["dagster/sensor_name"] == "vatsim_feed_sensor"
     with engine.connect() as connection:
@@ -102,3 +102,4 @@ def test_the_daemon_turns_each_feed_update_into_one_stored_run(
             t.isoformat() for t in connection.scalars(select(feed_snapshots.c.update_timestamp))
         ]
     assert sorted(stored) == sorted(stamps)
+    assert len(workers) == UPDATES

@@ -24,7 +24,7 @@ def test_definitions_wire_assets_job_and_sensor(vatsim_env) -> None:
     assert {"landed_snapshot", "flights", "controllers", "transceivers", "prefiles"} <= keys
     sensor = defs.resolve_sensor_def("vatsim_feed_sensor")
     assert sensor.default_status == DefaultSensorStatus.RUNNING
-    assert sensor.minimum_interval_seconds == 5
+    assert sensor.minimum_interval_seconds == 1
     assert sensor.job_name == "ingest_snapshot"
     graph = defs.resolve_asset_graph()
     assert {

@@ -20,6 +20,7 @@ from dagster_celery.launcher import CeleryRunLauncher
 from dagster_k8s import K8sRunLauncher
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
+from vatsim_pipeline.launcher.warm_launcher import WarmRunLauncher
 from vatsim_pipeline_tests.shared_data import REPOSITORY
 
 DEPLOY = REPOSITORY / "vatsim_pipeline" / "deploy"
@@ -111,6 +112,7 @@ def test_the_embedded_default_sets_tick_retention(tmp_path) -> None:
     assert instance.get_tick_retention_settings(InstigatorType.SENSOR) == SENSOR_TICKS
     assert instance.get_tick_retention_settings(InstigatorType.SCHEDULE) == SCHEDULE_TICKS
     assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+    assert isinstance(instance.run_launcher, WarmRunLauncher)
 
 
 @pytest.fixture
@@ -134,6 +136,7 @@ def test_the_postgres_profile_builds_its_instance(tmp_path, dagster_postgres) ->
     instance = _instance(tmp_path, "postgres")
 
     assert instance.get_runs_count() == 0
+    assert isinstance(instance.run_launcher, WarmRunLauncher)
 
 
 def test_the_k8s_profile_builds_its_instance_without_a_cluster(

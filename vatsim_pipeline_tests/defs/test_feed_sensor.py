@@ -183,7 +183,7 @@ def test_the_sensor_waits_for_the_next_feed_period_before_fetching(feed, monkeyp
 
     early = driver.tick()
     assert early.run_requests == []
-    expected = seen + timedelta(seconds=15 - feed_sensor.SENSOR_INTERVAL_S)
+    expected = seen + timedelta(seconds=15 - feed_sensor.DAEMON_LOOP_S - feed_sensor.LOOP_JITTER_S)
     assert early.skip_message == (
         f"next feed update expected after {expected:%H:%M:%S}Z; not fetching yet"
     )

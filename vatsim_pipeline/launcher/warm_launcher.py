@@ -1,0 +1,267 @@
+"""`WarmRunLauncher`: Dagster runs forked from a warm process (see `zygote`).
+
+Configured in `dagster.yaml` in place of the default launcher:
+
+    run_launcher:
+      module: vatsim_pipeline.launcher.warm_launcher
+      class: WarmRunLauncher
+      config:
+        preload_modules: [vatsim_pipeline.definitions]
+
+It lives where runs are launched (the daemon, which dequeues them), keeps one zygote
+child that has imported `preload_modules`, and asks it to fork a worker per run. Each
+worker's pid is a run tag, so the webserver can terminate a run (SIGTERM, which a worker
+takes as Dagster's interrupt: the run ends CANCELED) and run monitoring can tell a dead
+worker from a running one, from any process on the machine. When a file of a preloaded
+package changes, the next launch starts a fresh zygote, so a run never executes stale
+code. This module imports nothing heavy: the daemon loads it.
+"""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from importlib.util import find_spec
+from pathlib import Path
+from typing import IO, Any
+
+from dagster import Array, Field
+from dagster._core.launcher import (
+    CheckRunHealthResult,
+    LaunchRunContext,
+    RunLauncher,
+    WorkerStatus,
+)
+from dagster._core.storage.dagster_run import DagsterRun
+from dagster._grpc.types import ExecuteRunArgs
+from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
+
+from vatsim_pipeline.launcher.zygote import READY
+
+WORKER_PID_TAG = "vatsim/worker_pid"
+ZYGOTE_MODULE = "vatsim_pipeline.launcher.zygote"
+DEFAULT_PRELOAD = ("vatsim_pipeline.definitions",)
+READY_TIMEOUT_S = 120.0
+
+
+class WorkerLaunchError(RuntimeError):
+    """The zygote could not start or fork a worker; the run is marked failed by Dagster."""
+
+
+def source_signature(modules: Sequence[str]) -> str:
+    """A digest of the path, size and modification time of every .py file of the modules'
+    top-level packages: it changes whenever code a worker would run changes."""
+    digest = hashlib.sha256()
+    for top in sorted({module.split(".")[0] for module in modules}):
+        spec = find_spec(top)
+        roots = list(spec.submodule_search_locations or []) if spec else []
+        if spec and spec.origin and not roots:
+            roots = [str(Path(spec.origin).parent)]
+        for root in roots:
+            for path in sorted(Path(root).rglob("*.py")):
+                stat = path.stat()
+                digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+class Zygote:
+    """One running zygote process and the pipes to it."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = tuple(modules)
+        self.signature = source_signature(self.modules)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", ZYGOTE_MODULE, *self.modules],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._expect_ready(self._stdout)
+
+    @property
+    def _stdout(self) -> IO[str]:
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    def _expect_ready(self, stdout: IO[str]) -> None:
+        timer = threading.Timer(READY_TIMEOUT_S, self.process.kill)
+        timer.start()
+        try:
+            line = stdout.readline().strip()
+        finally:
+            timer.cancel()
+        if line != READY:
+            self.close()
+            raise WorkerLaunchError(
+                f"warm run worker process did not start (it said {line!r}; "
+                f"exit code {self.process.poll()}): see the daemon's log for its error"
+            )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, execute_run_args: str) -> int:
+        """Ask for a worker executing these args; returns its pid."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(execute_run_args + "\n")
+            self.process.stdin.flush()
+            line = self._stdout.readline()
+        except OSError as error:
+            raise WorkerLaunchError(f"warm run worker process is gone: {error}") from error
+        if not line:
+            raise WorkerLaunchError(
+                f"warm run worker process exited (code {self.process.poll()}) "
+                "before forking the run"
+            )
+        reply = json.loads(line)
+        if "pid" not in reply:
+            raise WorkerLaunchError(reply.get("error", f"unexpected reply {line!r}"))
+        return int(reply["pid"])
+
+    def close(self) -> None:
+        """Close stdin (the zygote exits; its workers finish their runs) and wait."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def is_run_worker(pid: int) -> bool:
+    """Whether `pid` is alive and was forked by a zygote (pids are reused)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    try:
+        parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        command = Path(f"/proc/{parent}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return True
+    return ZYGOTE_MODULE.encode() in command
+
+
+class WarmRunLauncher(RunLauncher, ConfigurableClass):
+    """Launches each run in a worker forked from a process that has the code imported."""
+
+    def __init__(
+        self,
+        preload_modules: Sequence[str] = DEFAULT_PRELOAD,
+        inst_data: ConfigurableClassData | None = None,
+    ) -> None:
+        self._inst_data = inst_data
+        self._modules = tuple(preload_modules)
+        self._zygote: Zygote | None = None
+        self._lock = threading.Lock()
+        super().__init__()
+
+    @property
+    def zygote_pid(self) -> int | None:
+        """The warm process's pid, once a run has started it."""
+        return self._zygote.process.pid if self._zygote else None
+
+    @property
+    def inst_data(self) -> ConfigurableClassData | None:
+        return self._inst_data
+
+    @classmethod
+    def config_type(cls) -> dict[str, Field]:
+        return {
+            "preload_modules": Field(
+                Array(str),
+                is_required=False,
+                default_value=list(DEFAULT_PRELOAD),
+                description="Modules the warm process imports once for every run.",
+            )
+        }
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
+    ) -> "WarmRunLauncher":
+        return cls(inst_data=inst_data, **config_value)
+
+    def _warm_zygote(self) -> Zygote:
+        zygote = self._zygote
+        if zygote is not None and (
+            not zygote.alive() or zygote.signature != source_signature(self._modules)
+        ):
+            zygote.close()
+            zygote = None
+        if zygote is None:
+            zygote = self._zygote = Zygote(self._modules)
+        return zygote
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        run = context.dagster_run
+        if run.job_code_origin is None:
+            raise WorkerLaunchError(f"run {run.run_id} has no code origin to load its job from")
+        args = ExecuteRunArgs(
+            job_origin=run.job_code_origin,
+            run_id=run.run_id,
+            instance_ref=self._instance.get_ref(),
+        )
+        with self._lock:
+            zygote = self._warm_zygote()
+            pid = zygote.fork(serialize_value(args))
+        self._instance.add_run_tags(run.run_id, {WORKER_PID_TAG: str(pid)})
+        self._instance.report_engine_event(
+            f"Forked run worker (pid: {pid}) from warm process (pid: {zygote.process.pid}).",
+            run,
+            cls=self.__class__,
+        )
+
+    def terminate(self, run_id: str) -> bool:
+        run = self._instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            return False
+        self._instance.report_run_canceling(run)
+        pid = _worker_pid(run)
+        if pid is None or not is_run_worker(pid):
+            self._instance.report_engine_event(
+                f"No run worker to stop (pid tag: {run.tags.get(WORKER_PID_TAG)}).",
+                run,
+                cls=self.__class__,
+            )
+            return False
+        os.kill(pid, signal.SIGTERM)
+        return True
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        pid = _worker_pid(run)
+        if pid is None:
+            return CheckRunHealthResult(WorkerStatus.UNKNOWN, "run has no worker pid tag")
+        if is_run_worker(pid):
+            return CheckRunHealthResult(WorkerStatus.RUNNING, run_worker_id=str(pid))
+        return CheckRunHealthResult(
+            WorkerStatus.FAILED,
+            f"run worker (pid: {pid}) exited without finishing the run",
+            run_worker_id=str(pid),
+        )
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._zygote is not None:
+                self._zygote.close()
+                self._zygote = None
+
+
+def _worker_pid(run: DagsterRun) -> int | None:
+    text = run.tags.get(WORKER_PID_TAG)
+    return int(text) if text and text.isdigit() else None
