@@ -10,7 +10,6 @@ from sqlalchemy.schema import CreateColumn
 
 from vatsim_pipeline.storage.partitions import (
     DEFAULT_AHEAD_DAYS,
-    PARTITIONED,
     convert_plain_tables,
     days_ahead,
     ensure_day_partitions,
@@ -60,6 +59,15 @@ def _add_missing_columns(engine: Engine) -> None:
                     connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))
 
 
+def _create_missing_indexes(engine: Engine) -> None:
+    """Create the schema's indexes that existing tables lack (`create_all` creates those of
+    new tables only). A plain CREATE INDEX holds writes to its table while it builds."""
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)
+
+
 def migrate(engine: Engine, *, partitions_ahead_days: int = DEFAULT_AHEAD_DAYS) -> None:
     """Create missing tables, add missing nullable columns, turn per-snapshot tables left
     plain by an earlier version into partitioned ones (PostgreSQL), and create the
@@ -73,11 +81,7 @@ def migrate(engine: Engine, *, partitions_ahead_days: int = DEFAULT_AHEAD_DAYS) 
     _add_missing_columns(engine)
     convert_plain_tables(engine)
     metadata.create_all(engine)
-    with engine.begin() as connection:
-        # Indexes added to the partitioned tables after they were first created.
-        for table in PARTITIONED:
-            for index in table.indexes:
-                index.create(connection, checkfirst=True)
+    _create_missing_indexes(engine)
     ensure_day_partitions(engine, days_ahead(datetime.now(UTC).date(), partitions_ahead_days))
 
 
