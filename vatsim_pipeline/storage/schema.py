@@ -132,6 +132,10 @@ flights = Table(
     UniqueConstraint("cid", "callsign", "logon_time", name="uq_flights_connection"),
     Index("ix_flights_callsign_logon", "callsign", "logon_time"),
     Index("ix_flights_last_seen", "last_seen"),
+    # Flights from or to an airport in a window: the airport's flights seen since its
+    # start (see `reads_history`); both cost an entry per flight update (bench/README.md).
+    Index("ix_flights_departure_last_seen", "departure", "last_seen"),
+    Index("ix_flights_arrival_last_seen", "arrival", "last_seen"),
 )
 
 flight_positions = Table(
@@ -289,6 +293,9 @@ flight_sector_occupancy = Table(
         "flight_id", "sector_id", "entered_at", name="uq_flight_sector_occupancy_entry"
     ),
     Index("ix_flight_sector_occupancy_sector", "sector_id", "entered_at"),
+    # A window overlaps the visits entered before its end and left after its start (or
+    # not left): one index per side, the planner takes the narrower.
+    Index("ix_flight_sector_occupancy_sector_exit", "sector_id", "exited_at"),
 )
 
 controller_sectors = Table(
