@@ -133,7 +133,8 @@ flights = Table(
     Index("ix_flights_callsign_logon", "callsign", "logon_time"),
     Index("ix_flights_last_seen", "last_seen"),
     # Flights from or to an airport in a window: the airport's flights seen since its
-    # start (see `reads_history`); both cost an entry per flight update (bench/README.md).
+    # start (see `reads_history`); each costs an entry per flight update (measured in
+    # docs/performance.md).
     Index("ix_flights_departure_last_seen", "departure", "last_seen"),
     Index("ix_flights_arrival_last_seen", "arrival", "last_seen"),
 )
