@@ -9,6 +9,10 @@ PROFILE ?= sqlite
 DEMO_PORT ?= 8765
 DEMO_PILOTS ?= 300
 DEMO_CONTROLLERS ?= 40
+# The demo's maintenance runs every 5 minutes and prunes runs older than 10 minutes, so
+# that its effect shows within a quarter of an hour instead of after a week.
+DEMO_MAINTENANCE_CRON ?= */5 * * * *
+DEMO_RUN_RETENTION_DAYS ?= 0.007
 PYTEST_ARGS ?=
 
 INSTALLED := $(VENV)/.installed
@@ -39,7 +43,9 @@ run: install
 demo: install
 	$(call dagster_home,$(VATSIM_HOME)/demo/dagster_home)
 	export VATSIM_HOME="$(VATSIM_HOME)/demo" DAGSTER_HOME="$(VATSIM_HOME)/demo/dagster_home" \
-		VATSIM_STATUS_URL="http://127.0.0.1:$(DEMO_PORT)/status.json"; \
+		VATSIM_STATUS_URL="http://127.0.0.1:$(DEMO_PORT)/status.json" \
+		VATSIM_MAINTENANCE_CRON="$(DEMO_MAINTENANCE_CRON)" \
+		VATSIM_RUN_RETENTION_DAYS="$(DEMO_RUN_RETENTION_DAYS)"; \
 	$(BIN)/vatsim-pipeline feed-server --simulate --pilots $(DEMO_PILOTS) \
 		--controllers $(DEMO_CONTROLLERS) --port $(DEMO_PORT) & server=$$!; \
 	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
