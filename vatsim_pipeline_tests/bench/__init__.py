@@ -1,0 +1,1 @@
+"""Tests of the benches in `bench/`, at a tiny size."""
