@@ -246,20 +246,26 @@ def drop_database(admin: URL, name: str) -> None:
 
 
 def database_sizes(engine: Engine) -> dict[str, int]:
-    """Bytes of the whole database and of the pipeline's data tables (the rest is Dagster's)."""
+    """Bytes of the whole database, of the pipeline's data tables (with their daily
+    partitions) and of Dagster's tables (every other table of the schema)."""
     from vatsim_pipeline.storage.schema import metadata
 
     with engine.connect() as connection:
         total = connection.scalar(text("SELECT pg_database_size(current_database())"))
-        data = connection.scalar(
+        data, dagster = connection.execute(
             text(
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(:names)"
+                "SELECT coalesce(sum(size) FILTER (WHERE ours), 0), "
+                "coalesce(sum(size) FILTER (WHERE NOT ours), 0) FROM ("
+                " SELECT pg_total_relation_size(c.oid) AS size,"
+                " (c.relname = ANY(:names) OR parent.relname = ANY(:names)) AS ours"
+                " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " LEFT JOIN pg_inherits i ON i.inhrelid = c.oid"
+                " LEFT JOIN pg_class parent ON parent.oid = i.inhparent"
+                " WHERE n.nspname = 'public' AND c.relkind = 'r') AS tables"
             ),
             {"names": sorted(metadata.tables)},
-        )
-    return {"database": int(total), "data_tables": int(data), "dagster": int(total - data)}
+        ).one()
+    return {"database": int(total), "data_tables": int(data), "dagster": int(dagster)}
 
 
 def start(
@@ -506,6 +512,8 @@ class Soak:
             "VATSIM_DATABASE_URL": self.data_url.render_as_string(hide_password=False),
             "VATSIM_HOME": str(self.folder / "home"),
             "VATSIM_LANDING_DIR": str(self.landing),
+            # The sensor's fetch rhythm follows the feed's period (15 s, or 5 s accelerated).
+            "VATSIM_FEED_PERIOD_S": f"{self.interval:g}",
         }
 
     def start_feed(self, env: dict[str, str]) -> str:
