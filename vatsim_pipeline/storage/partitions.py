@@ -33,7 +33,7 @@ from vatsim_pipeline.storage.schema import flight_positions, sector_assignments,
 
 PARTITIONED: tuple[Table, ...] = (flight_positions, transceivers, sector_assignments)
 PARTITIONED_NAMES = tuple(table.name for table in PARTITIONED)
-# Any constant shared by every creator of partitions ("PARTDAY" in hex-speak).
+# Any constant shared by every creator of partitions, distinct from the occupancy lock.
 ADVISORY_LOCK_KEY = 0x9A27DA1
 LEGACY_SUFFIX = "_legacy"
 DEFAULT_LOCK_TIMEOUT_MS = 2_000
@@ -237,7 +237,7 @@ def drop_partition(
     try:
         with engine.begin() as connection:
             connection.execute(text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}"))
-            connection.execute(text(f"DROP TABLE {_quote(connection, partition.name)}"))
+            connection.execute(text(f"DROP TABLE IF EXISTS {_quote(connection, partition.name)}"))
     except OperationalError as error:
         if getattr(error.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
             return False
