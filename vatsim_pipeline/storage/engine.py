@@ -69,9 +69,9 @@ def _create_missing_indexes(engine: Engine) -> None:
 
 
 def migrate(engine: Engine, *, partitions_ahead_days: int = DEFAULT_AHEAD_DAYS) -> None:
-    """Create missing tables, add missing nullable columns, turn per-snapshot tables left
-    plain by an earlier version into partitioned ones (PostgreSQL), and create the
-    partitions of today and the next `partitions_ahead_days` days; never drops a row."""
+    """Create missing tables and indexes, add missing nullable columns, turn per-snapshot
+    tables left plain by an earlier version into partitioned ones (PostgreSQL), and create
+    the partitions of today and the next `partitions_ahead_days` days; never drops a row."""
     if engine.dialect.name == "sqlite":
         url = engine.url
         if url.database and url.database != ":memory:":
