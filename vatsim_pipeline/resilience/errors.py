@@ -5,7 +5,9 @@ fast); `classify_error_info` reads Dagster's stored `SerializableErrorInfo` (in 
 built from the event log). Both look at the same things: each exception of the chain,
 outermost first (Dagster's wrappers, `raise ... from`, implicit context), and the first
 one a rule below recognises decides. The outermost wins on purpose: a `FeedUnavailable`
-knows more than the `ReadTimeout` it wraps. Stored error infos carry only a class name
+knows more than the `ReadTimeout` it wraps. A `SectorSourceError` is the exception: the
+`ReadTimeout` of a download knows better than it whether retrying helps, so it decides
+only when nothing else of its chain does. Stored error infos carry only a class name
 and a message, so rules read messages as well as types, and the class is re-imported
 (from a short list of packages) to know its bases.
 
@@ -53,6 +55,9 @@ network        high      yes    pipeline  built-in `ConnectionError` (refused, r
 configuration  high      no     pipeline  `DagsterInvalidConfigError`, `DagsterHomeNotSetError`,
                                           a `KeyError`/`ValueError` naming `VATSIM_*` or
                                           `DAGSTER_HOME`
+validation     high      no     sectors   `SectorSourceError` (`ReleaseError` too) when nothing
+                                          of its chain is recognised: a bad or missing
+                                          boundary file; a cause that is recognised decides
 unknown        medium    no     pipeline  anything else
 =============  ========  =====  ========  ==================================================
 
@@ -121,11 +126,13 @@ REFUSED_LOGIN = (
 )
 NO_SPACE = ("no space left on device", "database or disk is full")
 SQLITE_SCHEMA = ("no such table", "no such column", "syntax error")
+SECTOR_SOURCE_ERROR = "vatsim_pipeline.sectors.boundaries.SectorSourceError"
 
 
 # Run monitoring says "Canceling due to exceeding maximum runtime of N seconds." and
 # "Exceeded maximum runtime of N seconds."
 MAX_RUNTIME = re.compile(r"exceed\w* maximum runtime", re.IGNORECASE)
+
 
 class ErrorCategory(StrEnum):
     NETWORK = "network"
@@ -197,6 +204,10 @@ def _decide(views: list[_View], service: str | None) -> Classification:
         verdict = _verdict(view)
         if verdict is not None:
             return _classification(verdict, view, service)
+    bad_source = next((view for view in views if view.isa(SECTOR_SOURCE_ERROR)), None)
+    if bad_source is not None:
+        invalid = _Verdict(ErrorCategory.VALIDATION, Severity.HIGH, False, "sectors")
+        return _classification(invalid, bad_source, service)
     unknown = _Verdict(ErrorCategory.UNKNOWN, Severity.MEDIUM, False, "pipeline")
     return _classification(unknown, views[-1], service)
 
@@ -439,6 +450,10 @@ def _config_rule(view: _View) -> _Verdict | None:
     if view.isa(
         "dagster._core.errors.DagsterInvalidConfigError",
         "dagster._core.errors.DagsterHomeNotSetError",
-    ) or (view.isa("KeyError", "ValueError") and CONFIG_VARIABLE.search(view.text)):
+    ) or (
+        view.isa("KeyError", "ValueError")
+        and not view.isa(SECTOR_SOURCE_ERROR)
+        and CONFIG_VARIABLE.search(view.text)
+    ):
         return _Verdict(ErrorCategory.CONFIGURATION, Severity.HIGH, False, "pipeline")
     return None

@@ -50,6 +50,8 @@ from vatsim_pipeline.resilience.errors import (
     classify,
     classify_error_info,
 )
+from vatsim_pipeline.sectors.boundaries import SectorSourceError, read_feature_collection
+from vatsim_pipeline.sectors.release import ReleaseError, read_map_data
 
 POSTGRES_URL = os.environ.get("VATSIM_TEST_POSTGRES_URL")
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="VATSIM_TEST_POSTGRES_URL not set")
@@ -237,6 +239,34 @@ def test_payload_and_json_errors_are_validation_and_final() -> None:
     expect(raised(lambda: parse_timestamp(5)), "validation", "medium", False, "feed")
     assert isinstance(raised(lambda: parse_timestamp(5)), RecordError)
     assert isinstance(raised(lambda: snapshot_timestamp(b"<html>")), PayloadError)
+
+
+# Sector boundaries -----------------------------------------------------------------------
+
+
+def test_a_bad_boundary_file_is_final_validation(tmp_path: Path) -> None:
+    folder = tmp_path / "VATSIM_SECTORS_DIR"  # a variable's name in the path is no setting
+    folder.mkdir()
+    topology = folder / "Boundaries.geojson"
+    topology.write_text('{"type": "Topology"}')
+    error = raised(lambda: read_feature_collection(topology))
+    assert type(error) is SectorSourceError and error.__cause__ is None
+    verdict = expect(error, "validation", "high", False, "sectors")
+    assert verdict.message == f"SectorSourceError: {topology}: not a GeoJSON FeatureCollection"
+
+
+def test_a_bad_release_announcement_is_final_validation() -> None:
+    error = raised(lambda: read_map_data("ftp://example.invalid/map.json", requests.Session()))
+    assert type(error) is ReleaseError and error.__cause__ is None
+    expect(error, "validation", "high", False, "sectors")
+
+
+def test_a_failed_download_of_a_release_is_retried_as_its_cause_says() -> None:
+    refused = f"http://127.0.0.1:{CLOSED_PORT}/map.json"
+    error = raised(lambda: read_map_data(refused, requests.Session(), (1.0, 1.0)))
+    assert isinstance(error, ReleaseError)
+    assert isinstance(error.__cause__, requests.ConnectionError)
+    expect(error, "network", "high", True, "feed")
 
 
 # Database --------------------------------------------------------------------------------
