@@ -1,5 +1,6 @@
-"""`vatsim-pipeline dead-letters`: list the failed ingest runs whose snapshot is not stored,
-and replay them from their failed step (see `vatsim_pipeline.defs.dead_letters`)."""
+"""`vatsim-pipeline dead-letters`: list the failed ingest runs whose snapshot is not stored
+or whose positions are not located in the sectors, and replay them from their failed step
+(see `vatsim_pipeline.defs.dead_letters`)."""
 
 from __future__ import annotations
 
@@ -38,13 +39,14 @@ def format_age(seconds: float) -> str:
 
 @main.group("dead-letters")
 def dead_letters() -> None:
-    """Failed ingest runs whose snapshot is not stored, and their replay."""
+    """Failed ingest runs whose snapshot is not stored or not located, and their replay."""
 
 
 @dead_letters.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
 def list_command(as_json: bool) -> None:
-    """List the dead letters, oldest first; warn when there are more than the limit
+    """List the dead letters, oldest first, with what each misses (its snapshot not stored,
+    or its positions not located in sectors); warn when there are more than the limit
     ($VATSIM_DEAD_LETTER_LIMIT)."""
     from vatsim_pipeline.defs.dead_letters import dead_letter_limit, list_dead_letters
     from vatsim_pipeline.defs.instance import dagster_instance
@@ -67,11 +69,12 @@ def list_command(as_json: bool) -> None:
                 letter.update_timestamp.isoformat() if letter.update_timestamp else "?",
                 letter.category,
                 format_age(letter.age_s(now)),
+                letter.missing,
                 _one_line(letter.error),
             )
             for letter in letters
         ]
-        for line in _table(("RUN", "SNAPSHOT", "CATEGORY", "AGE", "ERROR"), rows):
+        for line in _table(("RUN", "SNAPSHOT", "CATEGORY", "AGE", "MISSING", "ERROR"), rows):
             click.echo(line)
         click.echo(f"dead letters: {len(letters)} of limit {limit}")
     if len(letters) > limit:

@@ -1,8 +1,13 @@
 """Dead letters: ingest runs that failed after their retries, and their replay.
 
 A failed run is the dead-letter record: its landed payload stays on disk and its run
-config points at it. It stays listed until its snapshot is stored (by a replay, or by a
-later run of the same snapshot); nothing is evicted unread, and a size limit only
+config points at it. It stays listed until its snapshot is stored and located (by a
+replay, or by a later run of the same snapshot): a run can fail in `sector_occupancy`
+after `snapshot_tables` stored the snapshot, and later runs locate only their own
+snapshot's positions. Both are read from the database, not from run history: stored
+means a `feed_snapshots` row; located means no position of the snapshot lacks a
+`sector_assignments` row, or no sectors are stored at all (the occupancy step then
+skips, and nothing could be located). Nothing is evicted unread, and a size limit only
 raises an alert. A replay carries its snapshot's tag, so a replay that fails again takes
 the place of the run it replayed in the list.
 """
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from dagster import (
@@ -22,7 +27,7 @@ from dagster import (
     execute_job,
     reconstructable,
 )
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, and_, exists, select
 
 from vatsim_pipeline.defs.tags import (
     ERROR_CATEGORY_TAG,
@@ -31,9 +36,17 @@ from vatsim_pipeline.defs.tags import (
     SOURCE_TAG,
     UPDATE_TIMESTAMP_TAG,
 )
-from vatsim_pipeline.storage.schema import feed_snapshots
+from vatsim_pipeline.storage.schema import (
+    feed_snapshots,
+    flight_positions,
+    flights,
+    sector_assignments,
+    sectors,
+)
 
 DEFAULT_LIMIT = 100
+NOT_STORED = "snapshot not stored"
+NOT_LOCATED = "positions not located in sectors"
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 INGEST_JOB = "ingest_snapshot"
 
@@ -45,7 +58,8 @@ def dead_letter_limit() -> int:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A snapshot whose newest run failed and which is not stored."""
+    """A snapshot whose newest run failed and which is not stored, or not located:
+    `missing` says which (`NOT_STORED` or `NOT_LOCATED`)."""
 
     run_id: str
     update_timestamp: datetime | None
@@ -53,6 +67,7 @@ class DeadLetter:
     category: str
     error: str
     data_path: str | None
+    missing: str = NOT_STORED
 
     def age_s(self, now: datetime) -> float:
         return (now - self.failed_at).total_seconds()
@@ -68,21 +83,50 @@ class DeadLetter:
             "category": self.category,
             "error": self.error,
             "data_path": self.data_path,
+            "missing": self.missing,
         }
 
 
-def _stored(engine: Engine, stamps: Iterable[datetime]) -> set[datetime]:
-    stamps = list(stamps)
-    if not stamps:
-        return set()
+def _missing(engine: Engine, stamps: Iterable[datetime]) -> dict[datetime, str]:
+    """What each of these snapshots still misses, in one query; finished ones are left out."""
+    missing = dict.fromkeys(stamps, NOT_STORED)
+    if not missing:
+        return {}
+    stamp = feed_snapshots.c.update_timestamp
     with engine.connect() as connection:
-        return set(
-            connection.scalars(
-                select(feed_snapshots.c.update_timestamp).where(
-                    feed_snapshots.c.update_timestamp.in_(stamps)
-                )
+        rows = connection.execute(
+            select(stamp, _unlocated(stamp)).where(stamp.in_(list(missing)))
+        ).all()
+    for stored, unlocated in rows:
+        if unlocated:
+            missing[stored] = NOT_LOCATED
+        else:
+            del missing[stored]
+    return missing
+
+
+def _unlocated(t: ColumnElement) -> ColumnElement[bool]:
+    """Whether sectors are stored and a position seen at `t` has none assigned.
+
+    Positions are reached as the occupancy step reaches them, through the flights seen
+    around `t` (index probes, where a filter on `observed_at` alone scans a day of
+    positions on PostgreSQL); a position it cannot reach, a replay could not locate.
+    """
+    position = flight_positions
+    assigned = exists().where(
+        sector_assignments.c.flight_id == position.c.flight_id,
+        sector_assignments.c.observed_at == position.c.observed_at,
+    )
+    lacking = (
+        select(flights.c.id)
+        .select_from(
+            flights.join(
+                position, and_(position.c.flight_id == flights.c.id, position.c.observed_at == t)
             )
         )
+        .where(flights.c.last_seen >= t, flights.c.first_seen <= t, ~assigned)
+    )
+    return and_(select(sectors.c.id).exists(), lacking.exists())
 
 
 def _data_path(run) -> str | None:
@@ -91,7 +135,8 @@ def _data_path(run) -> str | None:
 
 
 def list_dead_letters(instance: DagsterInstance, engine: Engine) -> list[DeadLetter]:
-    """Every snapshot whose latest ingest run failed and that is not stored, oldest first."""
+    """Every snapshot whose latest ingest run failed and that is not stored or not located,
+    oldest first."""
     records = instance.get_run_records(
         filters=RunsFilter(job_name=INGEST_JOB, statuses=[DagsterRunStatus.FAILURE]),
         order_by="update_timestamp",
@@ -112,11 +157,11 @@ def list_dead_letters(instance: DagsterInstance, engine: Engine) -> list[DeadLet
             data_path=_data_path(run),
         )
         newest_by_snapshot[stamp or run.run_id] = letter
-    stored = _stored(engine, (s for s in newest_by_snapshot if isinstance(s, datetime)))
+    missing = _missing(engine, (s for s in newest_by_snapshot if isinstance(s, datetime)))
     letters = [
-        letter
+        replace(letter, missing=missing[key]) if isinstance(key, datetime) else letter
         for key, letter in newest_by_snapshot.items()
-        if not (isinstance(key, datetime) and key in stored)
+        if not isinstance(key, datetime) or key in missing
     ]
     return sorted(letters, key=lambda d: d.failed_at)
 

@@ -1,6 +1,7 @@
 """`vatsim-pipeline dead-letters list|replay` on real failed runs: one that lost its
-database (stored by the replay once the database is back) and one whose payload is not
-JSON (fails again)."""
+database (stored by the replay once the database is back), one whose payload is not JSON
+(fails again) and one whose positions the database refused to locate (located by the
+replay)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import vatsim_pipeline.cli.dead_letters
 import vatsim_pipeline.cli.report  # noqa: F401
 from vatsim_pipeline.cli.app import main
 from vatsim_pipeline.cli.dead_letters import format_age
+from vatsim_pipeline.storage.sector_writes import replace_sectors
+from vatsim_pipeline_tests.defs.test_dead_letters import failed_locating, positions_and_located
 from vatsim_pipeline_tests.reports import (
     CLOSED_DATABASE_URL,
     database_retries,
@@ -22,6 +25,7 @@ from vatsim_pipeline_tests.reports import (
     not_json_payload,
 )
 from vatsim_pipeline_tests.shared_data import sequence_files
+from vatsim_pipeline_tests.storage.reads_support import real_sectors
 
 SNAPSHOT = "2024-11-22T12:48:40.116824+00:00"
 
@@ -44,8 +48,9 @@ def test_list_replay_and_the_report_agree(lost_database_run) -> None:
     listed = _invoke("list")
     assert listed.exit_code == 0, listed.output
     header, row, summary = listed.stdout.splitlines()
-    assert header.split() == ["RUN", "SNAPSHOT", "CATEGORY", "AGE", "ERROR"]
+    assert header.split() == ["RUN", "SNAPSHOT", "CATEGORY", "AGE", "MISSING", "ERROR"]
     assert row.split()[:3] == [lost_database_run, SNAPSHOT, "database"]
+    assert row.index("snapshot not stored") == header.index("MISSING")
     assert "OperationalError: (psycopg2.OperationalError) connection to server" in row
     assert summary == "dead letters: 1 of limit 100"
     assert listed.stderr == ""
@@ -54,6 +59,7 @@ def test_list_replay_and_the_report_agree(lost_database_run) -> None:
     assert [letter["run_id"] for letter in as_json["dead_letters"]] == [lost_database_run]
     assert as_json["dead_letters"][0]["update_timestamp"] == SNAPSHOT
     assert as_json["dead_letters"][0]["category"] == "database"
+    assert as_json["dead_letters"][0]["missing"] == "snapshot not stored"
     assert (as_json["size"], as_json["limit"], as_json["over_limit"]) == (1, 100, False)
 
     replayed = _invoke("replay", lost_database_run)
@@ -67,6 +73,27 @@ def test_list_replay_and_the_report_agree(lost_database_run) -> None:
     assert report["total_errors"] == database_retries() + 1
     assert (report["failures"], report["recovered_failures"]) == (1, 1)
     assert report["recovery_success_rate"] == 1.0
+
+
+def test_a_snapshot_stored_but_not_located_is_listed_until_replayed(vatsim_env, engine) -> None:
+    replace_sectors(engine, real_sectors(), "test")
+    failed, stamp = failed_locating(engine, sequence_files()[0])
+
+    header, row, _ = _invoke("list").stdout.splitlines()
+    assert row.split()[:3] == [failed.run_id, SNAPSHOT, "database"]
+    assert row.index("positions not located in sectors") == header.index("MISSING")
+    (letter,) = json.loads(_invoke("list", "--json").stdout)["dead_letters"]
+    assert (letter["run_id"], letter["missing"]) == (
+        failed.run_id,
+        "positions not located in sectors",
+    )
+
+    replayed = _invoke("replay", "--all")
+    assert replayed.exit_code == 0, replayed.output
+    assert replayed.stdout.splitlines()[-1] == "replayed 1 of 1 dead letter(s)"
+    positions, located = positions_and_located(engine, stamp)
+    assert positions == located > 0
+    assert _invoke("list").stdout == "dead letters: 0 of limit 100\n"
 
 
 def test_over_the_limit_the_list_warns(lost_database_run, monkeypatch) -> None:
