@@ -4,18 +4,15 @@ A failed run is the dead-letter record: its landed payload stays on disk and its
 config points at it. It stays listed until its snapshot is stored and located (by a
 replay, or by a later run of the same snapshot): a run can fail in `sector_occupancy`
 after `snapshot_tables` stored the snapshot, and later runs locate only their own
-snapshot's positions. Both are read from the database, not from run history: stored
-means a `feed_snapshots` row; located means no position of the snapshot lacks a
-`sector_assignments` row, or no sectors are stored at all (the occupancy step then
-skips, and nothing could be located). Nothing is evicted unread, and a size limit only
-raises an alert. A replay carries its snapshot's tag, so a replay that fails again takes
-the place of the run it replayed in the list.
+snapshot's positions. Both are read from the database, not from run history (see
+`storage.snapshot_completion`, which run pruning asks too). Nothing is evicted unread,
+and a size limit only raises an alert. A replay carries its snapshot's tag, so a replay
+that fails again takes the place of the run it replayed in the list.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -27,7 +24,7 @@ from dagster import (
     execute_job,
     reconstructable,
 )
-from sqlalchemy import ColumnElement, Engine, and_, exists, select
+from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.tags import (
     ERROR_CATEGORY_TAG,
@@ -36,17 +33,9 @@ from vatsim_pipeline.defs.tags import (
     SOURCE_TAG,
     UPDATE_TIMESTAMP_TAG,
 )
-from vatsim_pipeline.storage.schema import (
-    feed_snapshots,
-    flight_positions,
-    flights,
-    sector_assignments,
-    sectors,
-)
+from vatsim_pipeline.storage.snapshot_completion import NOT_STORED, unfinished_snapshots
 
 DEFAULT_LIMIT = 100
-NOT_STORED = "snapshot not stored"
-NOT_LOCATED = "positions not located in sectors"
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 INGEST_JOB = "ingest_snapshot"
 
@@ -87,48 +76,6 @@ class DeadLetter:
         }
 
 
-def _missing(engine: Engine, stamps: Iterable[datetime]) -> dict[datetime, str]:
-    """What each of these snapshots still misses, in one query; finished ones are left out."""
-    missing = dict.fromkeys(stamps, NOT_STORED)
-    if not missing:
-        return {}
-    stamp = feed_snapshots.c.update_timestamp
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(stamp, _unlocated(stamp)).where(stamp.in_(list(missing)))
-        ).all()
-    for stored, unlocated in rows:
-        if unlocated:
-            missing[stored] = NOT_LOCATED
-        else:
-            del missing[stored]
-    return missing
-
-
-def _unlocated(t: ColumnElement) -> ColumnElement[bool]:
-    """Whether sectors are stored and a position seen at `t` has none assigned.
-
-    Positions are reached as the occupancy step reaches them, through the flights seen
-    around `t` (index probes, where a filter on `observed_at` alone scans a day of
-    positions on PostgreSQL); a position it cannot reach, a replay could not locate.
-    """
-    position = flight_positions
-    assigned = exists().where(
-        sector_assignments.c.flight_id == position.c.flight_id,
-        sector_assignments.c.observed_at == position.c.observed_at,
-    )
-    lacking = (
-        select(flights.c.id)
-        .select_from(
-            flights.join(
-                position, and_(position.c.flight_id == flights.c.id, position.c.observed_at == t)
-            )
-        )
-        .where(flights.c.last_seen >= t, flights.c.first_seen <= t, ~assigned)
-    )
-    return and_(select(sectors.c.id).exists(), lacking.exists())
-
-
 def _data_path(run) -> str | None:
     config = run.run_config.get("ops", {}).get("landed_snapshot", {}).get("config", {})
     return config.get("data_path")
@@ -157,7 +104,8 @@ def list_dead_letters(instance: DagsterInstance, engine: Engine) -> list[DeadLet
             data_path=_data_path(run),
         )
         newest_by_snapshot[stamp or run.run_id] = letter
-    missing = _missing(engine, (s for s in newest_by_snapshot if isinstance(s, datetime)))
+    named = (s for s in newest_by_snapshot if isinstance(s, datetime))
+    missing = unfinished_snapshots(engine, named)
     letters = [
         replace(letter, missing=missing[key]) if isinstance(key, datetime) else letter
         for key, letter in newest_by_snapshot.items()

@@ -7,9 +7,11 @@ events, and a per-run log folder and landed-snapshot descriptor on disk. The rul
   its captured logs and its landed-snapshot descriptor, unless it holds the latest
   materialization of an asset (the asset would otherwise look never materialized);
 - a failed or canceled run is the dead-letter record of its snapshot: it stays while its
-  snapshot (its `vatsim/update_timestamp` tag) is not stored, and goes once the snapshot
-  is stored and the run is older than `days`. A failed run that names no snapshot (a
-  maintenance, health or session run) stays as error history for as long;
+  snapshot (its `vatsim/update_timestamp` tag) is not finished (not stored, or its
+  positions not located: `storage.snapshot_completion`, the dead letters' own rule), and
+  goes once the snapshot is finished and the run is older than `days`. A failed run
+  that names no snapshot (a maintenance, health or session run) stays as error history
+  for as long;
 - whatever it names, a failed or canceled run older than `failed_days` goes;
 - unfinished runs (queued, starting, running) are never touched.
 
@@ -34,7 +36,7 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
 from vatsim_pipeline.defs.tags import UPDATE_TIMESTAMP_TAG
-from vatsim_pipeline.maintenance import stored_snapshots
+from vatsim_pipeline.storage.snapshot_completion import unfinished_snapshots
 
 DEFAULT_DAYS = 7.0
 DEFAULT_FAILED_DAYS = 90.0
@@ -90,7 +92,8 @@ class RunPrune:
         if self.stopped_at_limit:
             line += " and stopped at the limit of one pass"
         return (
-            f"{line}; kept {self.kept_unstored:,} failed run(s) whose snapshot is not stored, "
+            f"{line}; kept {self.kept_unstored:,} failed run(s) whose snapshot is not stored "
+            "or not located, "
             f"{self.kept_unnamed:,} failed run(s) of no snapshot, "
             f"{self.kept_latest:,} holding an asset's latest materialization"
         )
@@ -211,12 +214,14 @@ def prune_runs(
                 work.delete(record)
     failed = RunsFilter(statuses=KEPT_UNTIL_STORED, created_before=cutoff)
     for page in _pages(instance, failed, retention.batch):
-        stored = stored_snapshots(engine, filter(None, map(_snapshot_of, page)))
+        named = {s for s in map(_snapshot_of, page) if s is not None}
+        unfinished = unfinished_snapshots(engine, named)
         for record in page:
             if work.full:
                 return work.result
             snapshot = _snapshot_of(record)
-            if record.create_timestamp < failed_cutoff or snapshot in stored:
+            finished = snapshot is not None and snapshot not in unfinished
+            if record.create_timestamp < failed_cutoff or finished:
                 work.delete(record)
             elif snapshot is None:
                 work.result.kept_unnamed += 1

@@ -69,7 +69,8 @@ def test_dry_run_shows_then_prune_removes(vatsim_env, engine, monkeypatch, tmp_p
     runs_line, payloads_line, tables_line = done.stdout.splitlines()
     assert runs_line == (
         "runs: deleted 2 run(s) (SUCCESS 2); kept 0 failed run(s) whose snapshot is not "
-        "stored, 1 failed run(s) of no snapshot, 0 holding an asset's latest materialization"
+        "stored or not located, 1 failed run(s) of no snapshot, 0 holding an asset's latest "
+        "materialization"
     )
     assert payloads_line.startswith(
         f"landed payloads: removed 2 landed payload(s) ({size / 1000:.1f} kB, "

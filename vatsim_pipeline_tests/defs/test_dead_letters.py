@@ -12,16 +12,12 @@ from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 from sqlalchemy import Engine, and_, func, select, text
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.dead_letters import (
-    NOT_LOCATED,
-    NOT_STORED,
-    list_dead_letters,
-    replay,
-)
+from vatsim_pipeline.defs.dead_letters import list_dead_letters, replay
 from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
 from vatsim_pipeline.feed.client import snapshot_timestamp
 from vatsim_pipeline.storage.schema import feed_snapshots, flight_positions, sector_assignments
 from vatsim_pipeline.storage.sector_writes import replace_sectors
+from vatsim_pipeline.storage.snapshot_completion import NOT_LOCATED, NOT_STORED
 from vatsim_pipeline_tests.defs.test_fault_recovery import _broken_url
 from vatsim_pipeline_tests.reports import ingest
 from vatsim_pipeline_tests.shared_data import sequence_files

@@ -10,11 +10,15 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
 
-from vatsim_pipeline.defs.dead_letters import list_dead_letters
+from vatsim_pipeline.defs.dead_letters import list_dead_letters, replay
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
 from vatsim_pipeline.maintenance.prune_runs import RunRetention, prune_runs
+from vatsim_pipeline.storage.sector_writes import replace_sectors
+from vatsim_pipeline_tests.defs.test_dead_letters import failed_locating
 from vatsim_pipeline_tests.maintenance import payload_file
 from vatsim_pipeline_tests.reports import CLOSED_DATABASE_URL, ingest, not_json_payload
+from vatsim_pipeline_tests.shared_data import sequence_files
+from vatsim_pipeline_tests.storage.reads_support import real_sectors
 
 RETENTION = RunRetention(days=7, failed_days=90)
 SNAPSHOT = datetime(2024, 11, 22, 12, 48, 40, 116824, tzinfo=UTC)
@@ -74,8 +78,8 @@ def test_old_runs_go_and_dead_letters_stay_until_stored(history, engine) -> None
     assert {k: preview.as_dict()[k] for k in expected} == expected
     assert preview.describe() == (
         "would delete 2 run(s) (FAILURE 1, SUCCESS 1); kept 1 failed run(s) whose snapshot "
-        "is not stored, 1 failed run(s) of no snapshot, 1 holding an asset's latest "
-        "materialization"
+        "is not stored or not located, 1 failed run(s) of no snapshot, 1 holding an asset's "
+        "latest materialization"
     )
 
     done = prune_runs(instance, engine, RETENTION, now=in_a_week)
@@ -100,6 +104,29 @@ def test_old_runs_go_and_dead_letters_stay_until_stored(history, engine) -> None
     assert after_the_limit.deleted == {"FAILURE": 2}
     assert after_the_limit.kept_latest == 1
     assert _run_ids(instance) == {history["latest"]}
+
+
+def test_a_run_that_failed_locating_its_stored_snapshot_stays_until_a_replay_locates_it(
+    vatsim_env, engine
+) -> None:
+    replace_sectors(engine, real_sectors(), "test")
+    before, path, after = sequence_files()[:3]
+    instance = DagsterInstance.get()
+    assert ingest(instance, before).success
+    failed, _stamp = failed_locating(engine, path)
+    assert ingest(instance, after).success
+    in_a_week = datetime.now(UTC) + timedelta(days=8)
+
+    kept = prune_runs(instance, engine, RETENTION, now=in_a_week)
+
+    assert (kept.deleted["FAILURE"], kept.kept_unstored) == (0, 1)
+    assert failed.run_id in _run_ids(instance)
+    assert replay(instance, failed.run_id).success
+
+    done = prune_runs(instance, engine, RETENTION, now=in_a_week)
+
+    assert done.deleted["FAILURE"] == 1
+    assert failed.run_id not in _run_ids(instance)
 
 
 def test_many_runs_are_read_in_batches_and_one_pass_stops_at_its_limit(vatsim_env, engine) -> None:
