@@ -3,9 +3,11 @@
 a landing directory, a data engine and a Dagster instance; the maintenance job in
 `vatsim_pipeline.defs.maintenance_assets` and `vatsim-pipeline prune` call them.
 
-Both ask the database the same question before removing anything: is this snapshot
-stored? `stored_snapshots` answers it in batches, so a year of history costs a few
-hundred small queries rather than one enormous `IN` list.
+Both ask the database before removing anything. Landing retention asks whether a
+payload's snapshot is stored: `stored_snapshots` answers in batches, so a year of
+history costs a few hundred small queries rather than one enormous `IN` list. Run
+pruning asks whether a failed run's snapshot is finished (stored and located), as the
+dead letters do (`storage.snapshot_completion`).
 """
 
 from __future__ import annotations
