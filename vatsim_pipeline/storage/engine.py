@@ -39,7 +39,7 @@ def make_engine(url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": 10,
-            "options": f"-c statement_timeout={statement_timeout_ms}",
+            "options": f"-c statement_timeout={statement_timeout_ms} -c timezone=UTC",
             "application_name": "vatsim-pipeline",
         },
     )

@@ -141,9 +141,10 @@ class FlightIdentity:
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Position:
-    """One point of a flight's track."""
+    """One point of a flight's track (slotted, not frozen: a long track builds thousands,
+    and a frozen dataclass's `__init__` costs twice as much per field)."""
 
     observed_at: datetime
     lat: float

@@ -50,7 +50,10 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect: Dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        # psycopg2 already answers in UTC (the session's time zone); skip the copy then.
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 metadata = MetaData()
