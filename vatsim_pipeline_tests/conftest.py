@@ -19,9 +19,7 @@ os.environ.setdefault("VATSIM_FEED_PERIOD_S", "0")
 from sqlalchemy import Engine, create_engine, text
 
 from vatsim_pipeline.storage.engine import make_engine, migrate
-
-POSTGRES_URL = os.environ.get("VATSIM_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+from vatsim_pipeline_tests.backends import BACKENDS, POSTGRES_URL
 
 
 def _fresh_postgres_database() -> str:

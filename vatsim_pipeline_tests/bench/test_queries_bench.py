@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from vatsim_pipeline_tests.conftest import POSTGRES_URL
+from vatsim_pipeline_tests.backends import POSTGRES_URL
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SUMMARY = re.compile(r"^queries track p95 \d+\.\d ms  active p95 \d+\.\d ms$")

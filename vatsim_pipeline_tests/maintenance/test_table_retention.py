@@ -23,6 +23,7 @@ from vatsim_pipeline.storage.schema import (
     flights,
     sector_assignments,
 )
+from vatsim_pipeline_tests.backends import POSTGRESQL_ONLY, SQLITE_ONLY
 from vatsim_pipeline_tests.maintenance import KEEP
 from vatsim_pipeline_tests.storage.test_partitions import store_cut_snapshot
 
@@ -141,9 +142,8 @@ def test_keep_keeps_everything(engine: Engine, history) -> None:
     )
 
 
+@SQLITE_ONLY
 def test_sqlite_deletes_in_batches(engine: Engine, history) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite deletes rows; PostgreSQL drops partitions")
 
     sweep = sweep_tables(engine, _retention(batch=5, flight_positions=0), now=NOW)
 
@@ -154,9 +154,8 @@ def test_sqlite_deletes_in_batches(engine: Engine, history) -> None:
     assert (sweep.bytes, sweep.created) == (0, [])
 
 
+@POSTGRESQL_ONLY
 def test_postgresql_drops_day_partitions_and_creates_ahead(engine: Engine, history) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL partitions")
     sizes = {p.name: p.bytes for p in list_partitions(engine)}
 
     sweep = sweep_tables(engine, _retention(flight_positions=1, transceivers=3), now=NOW)
@@ -177,9 +176,8 @@ def test_postgresql_drops_day_partitions_and_creates_ahead(engine: Engine, histo
     assert (again.rows, again.partitions, again.created) == (0, [], [])
 
 
+@POSTGRESQL_ONLY
 def test_postgresql_defers_a_drop_while_a_reader_holds_the_table(engine: Engine, history) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL partitions")
     retention = TableRetention(
         days=dict.fromkeys(PARTITIONED_NAMES, 1), ahead_days=0, lock_timeout_ms=100
     )

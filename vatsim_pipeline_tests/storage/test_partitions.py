@@ -27,6 +27,7 @@ from vatsim_pipeline.storage.partitions import (
 )
 from vatsim_pipeline.storage.schema import metadata, transceivers
 from vatsim_pipeline.storage.writes import write_snapshot
+from vatsim_pipeline_tests.backends import SQLITE_ONLY
 from vatsim_pipeline_tests.maintenance import payloads
 from vatsim_pipeline_tests.shared_data import TRANSCEIVERS_FEED, sequence_files, shared_data
 from vatsim_pipeline_tests.storage.reads_support import real_sectors
@@ -115,9 +116,8 @@ def test_migrate_partitions_the_tables_and_creates_today_and_three_days_ahead(
     assert ensure_day_partitions(pg_engine, days) == []
 
 
+@SQLITE_ONLY
 def test_sqlite_has_no_partitions(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite only")
     assert ensure_day_partitions(engine, [date(2024, 11, 22)]) == []
     assert list_partitions(engine) == []
 
