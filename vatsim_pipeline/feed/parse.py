@@ -30,6 +30,7 @@ from vatsim_pipeline.feed.models import (
     Snapshot,
     Transceiver,
 )
+from vatsim_pipeline.gc_pause import without_gc
 
 INT32_MAX = 2**31 - 1
 REQUIRED_LISTS = ("pilots", "controllers")
@@ -327,6 +328,7 @@ def update_timestamp_of(document: Any) -> datetime:
         raise PayloadError(f"data feed general.update_timestamp: {error}") from None
 
 
+@without_gc
 def parse_data_feed(payload: bytes | str) -> Snapshot:
     """Parse `vatsim-data.json`; raises `PayloadError` when it is not a data feed."""
     document = load_json(payload, "data feed")
@@ -365,6 +367,7 @@ def _transceiver(callsign: str, record: dict) -> Transceiver:
     )
 
 
+@without_gc
 def parse_transceivers(payload: bytes | str, snapshot: Snapshot) -> None:
     """Parse `transceivers-data.json` into `snapshot`.
 

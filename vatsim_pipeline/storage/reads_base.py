@@ -15,7 +15,7 @@ from typing import Generic, TypedDict, TypeVar
 
 from sqlalchemy import Connection, Select, func, select
 
-from vatsim_pipeline.storage.schema import feed_snapshots
+from vatsim_pipeline.storage.schema import feed_snapshots, flights
 
 T = TypeVar("T")
 
@@ -139,6 +139,19 @@ class FlightIdentity:
     arrival: str | None
     aircraft_short: str | None
     status: str
+
+
+IDENTITY_COLUMNS = (
+    flights.c.id,
+    flights.c.cid,
+    flights.c.callsign,
+    flights.c.logon_time,
+    flights.c.departure,
+    flights.c.arrival,
+    flights.c.aircraft_short,
+    flights.c.status,
+)
+"""The `flights` columns of a `FlightIdentity`, in its order."""
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ import shapely
 from sqlalchemy import Connection, Row, Select, select
 
 from vatsim_pipeline.storage.reads_base import (
+    IDENTITY_COLUMNS,
     ActiveFlight,
     BBox,
     FlightIdentity,
@@ -30,16 +31,6 @@ from vatsim_pipeline.storage.schema import flight_positions, flights, sectors
 EARTH_RADIUS_NM = 6371.0088 / 1.852
 """Mean Earth radius (IUGG) in nautical miles."""
 
-IDENTITY_COLUMNS = (
-    flights.c.id,
-    flights.c.cid,
-    flights.c.callsign,
-    flights.c.logon_time,
-    flights.c.departure,
-    flights.c.arrival,
-    flights.c.aircraft_short,
-    flights.c.status,
-)
 ACTIVE_COLUMNS = (
     *IDENTITY_COLUMNS,
     flights.c.latitude.label("lat"),

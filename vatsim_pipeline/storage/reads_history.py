@@ -18,7 +18,12 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, exists, or_, select
 
-from vatsim_pipeline.storage.reads_base import InvalidQuery, fetch_page
+from vatsim_pipeline.storage.reads_base import (
+    IDENTITY_COLUMNS,
+    FlightIdentity,
+    InvalidQuery,
+    fetch_page,
+)
 from vatsim_pipeline.storage.schema import flight_sector_occupancy, flights, sectors
 
 T = TypeVar("T")
@@ -42,17 +47,9 @@ class WindowPage(Generic[T]):
 
 
 @dataclass(frozen=True)
-class FlightSession:
+class FlightSession(FlightIdentity):
     """A pilot connection and the time it was seen, from first to last position."""
 
-    id: int
-    cid: int
-    callsign: str
-    logon_time: datetime
-    departure: str | None
-    arrival: str | None
-    aircraft_short: str | None
-    status: str
     first_seen: datetime
     last_seen: datetime
     ended_at: datetime | None
@@ -131,14 +128,7 @@ def flight_history(
     """Flights seen at some time within since..until, optionally from or to an airport,
     newest first (by first position)."""
     statement = select(
-        flights.c.id,
-        flights.c.cid,
-        flights.c.callsign,
-        flights.c.logon_time,
-        flights.c.departure,
-        flights.c.arrival,
-        flights.c.aircraft_short,
-        flights.c.status,
+        *IDENTITY_COLUMNS,
         flights.c.first_seen,
         flights.c.last_seen,
         flights.c.ended_at,
