@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,28 +15,15 @@ os.environ.setdefault("VATSIM_RETRY_MAX", "2")
 # Tests tick the sensor back to back; the 15 s feed period is tested on its own.
 os.environ.setdefault("VATSIM_FEED_PERIOD_S", "0")
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from vatsim_pipeline.storage.engine import make_engine, migrate
-from vatsim_pipeline_tests.backends import BACKENDS, POSTGRES_URL
-
-
-def _fresh_postgres_database() -> str:
-    """A new empty database on the test server, so tests never see each other's rows."""
-    name = f"vp_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_postgres_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from vatsim_pipeline_tests.backends import (
+    BACKENDS,
+    POSTGRES_URL,
+    drop_postgres_database,
+    fresh_postgres_database,
+)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -46,11 +32,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'vatsim.db'}"
         return
-    url = _fresh_postgres_database()
+    url = fresh_postgres_database()
     try:
         yield url
     finally:
-        _drop_postgres_database(url)
+        drop_postgres_database(url)
 
 
 @pytest.fixture
@@ -58,11 +44,11 @@ def postgres_url() -> Iterator[str]:
     """URL of a new empty PostgreSQL database (for tests of PostgreSQL-only features)."""
     if not POSTGRES_URL:
         pytest.skip("needs VATSIM_TEST_POSTGRES_URL; .ci/run always sets it")
-    url = _fresh_postgres_database()
+    url = fresh_postgres_database()
     try:
         yield url
     finally:
-        _drop_postgres_database(url)
+        drop_postgres_database(url)
 
 
 @pytest.fixture

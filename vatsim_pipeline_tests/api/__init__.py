@@ -1,4 +1,5 @@
-"""Tests of the HTTP API, over real HTTP: `serving` runs an app under uvicorn."""
+"""Tests of the HTTP API, over real HTTP: `serving` runs an app under uvicorn, `get` and
+`ok` call it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import requests
 import uvicorn
+
+TIMEOUT = 30
 
 
 @contextmanager
@@ -35,3 +40,15 @@ def serving(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def get(base: str, path: str, **params: Any) -> requests.Response:
+    return requests.get(base + path, params=params, timeout=TIMEOUT)
+
+
+def ok(base: str, path: str, **params: Any) -> Any:
+    """The JSON body of a 200 reply (anything else fails the test, with the body)."""
+    response = get(base, path, **params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    return response.json()

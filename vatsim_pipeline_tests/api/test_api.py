@@ -17,8 +17,8 @@ import shapely
 from vatsim_pipeline.api import ApiParameter, ApiRoute, create_app
 from vatsim_pipeline.storage.engine import make_engine
 from vatsim_pipeline.storage.reads import QueryService
-from vatsim_pipeline_tests.api import serving
-from vatsim_pipeline_tests.conftest import BACKENDS
+from vatsim_pipeline_tests.api import TIMEOUT, get, ok, serving
+from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.storage.reads_support import (
     FILES,
     NEWEST,
@@ -32,8 +32,6 @@ from vatsim_pipeline_tests.storage.reads_support import (
 )
 from vatsim_pipeline_tests.storage.support import raw
 
-TIMEOUT = 30
-
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
@@ -42,17 +40,6 @@ def api(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
         with serving(create_app(engine)) as base:
             yield base
         engine.dispose()
-
-
-def get(base: str, path: str, **params: Any) -> requests.Response:
-    return requests.get(base + path, params=params, timeout=TIMEOUT)
-
-
-def ok(base: str, path: str, **params: Any) -> Any:
-    response = get(base, path, **params)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "application/json"
-    return response.json()
 
 
 def keys(items: list[dict]) -> set[tuple]:

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
-import requests
 
 from vatsim_pipeline.api import create_app
 from vatsim_pipeline.storage.engine import make_engine
-from vatsim_pipeline_tests.api import serving
-from vatsim_pipeline_tests.conftest import BACKENDS
+from vatsim_pipeline_tests.api import get, ok, serving
+from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.storage.history_support import (
     NOW,
     at,
@@ -22,8 +20,6 @@ from vatsim_pipeline_tests.storage.history_support import (
     expected_visits,
     history_database,
 )
-
-TIMEOUT = 30
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -33,16 +29,6 @@ def api(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
         with serving(create_app(engine)) as base:
             yield base
         engine.dispose()
-
-
-def get(base: str, path: str, **params: Any) -> requests.Response:
-    return requests.get(base + path, params=params, timeout=TIMEOUT)
-
-
-def ok(base: str, path: str, **params: Any) -> Any:
-    response = get(base, path, **params)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_flights_by_departure_in_a_window(api: str):

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 # Registers the commands on `main`, whether or not cli/app.py lists this module yet.
 import vatsim_pipeline.cli.query  # noqa: F401
 from vatsim_pipeline.cli.app import main
-from vatsim_pipeline_tests.conftest import BACKENDS
+from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.storage.history_support import (
     NOW,
     at,

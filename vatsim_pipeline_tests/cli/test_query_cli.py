@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 import vatsim_pipeline.cli.query
 import vatsim_pipeline.cli.serve  # noqa: F401
 from vatsim_pipeline.cli.app import main
-from vatsim_pipeline_tests.conftest import BACKENDS
+from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.storage.reads_support import (
     FILES,
     active,

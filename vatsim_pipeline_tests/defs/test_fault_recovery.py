@@ -34,7 +34,7 @@ from vatsim_pipeline.storage.schema import (
     transceivers,
 )
 from vatsim_pipeline.storage.writes import write_snapshot
-from vatsim_pipeline_tests.conftest import _drop_postgres_database, _fresh_postgres_database
+from vatsim_pipeline_tests.backends import drop_postgres_database, fresh_postgres_database
 from vatsim_pipeline_tests.defs.test_feed_sensor import SensorDriver
 from vatsim_pipeline_tests.feed_server_fixture import running_feed_server
 from vatsim_pipeline_tests.shared_data import shared_data
@@ -88,11 +88,11 @@ def clean_url(database_url: str, tmp_path: Path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'clean.db'}"
         return
-    url = _fresh_postgres_database()
+    url = fresh_postgres_database()
     try:
         yield url
     finally:
-        _drop_postgres_database(url)
+        drop_postgres_database(url)
 
 
 def _clean_ingest(url: str, landing_dir: Path) -> Engine:

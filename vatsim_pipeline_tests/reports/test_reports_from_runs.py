@@ -23,10 +23,10 @@ from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.dead_letters import ReplayOutcome, replay
 from vatsim_pipeline.reports import circuit_breakers_report, errors_report, events_report
 from vatsim_pipeline.storage.engine import engine_for
-from vatsim_pipeline_tests.conftest import (
+from vatsim_pipeline_tests.backends import (
     BACKENDS,
-    _drop_postgres_database,
-    _fresh_postgres_database,
+    drop_postgres_database,
+    fresh_postgres_database,
 )
 from vatsim_pipeline_tests.reports import (
     CLOSED_DATABASE_URL,
@@ -69,7 +69,7 @@ def history(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Histor
     url = (
         f"sqlite:///{tmp / 'vatsim.db'}"
         if request.param == "sqlite"
-        else _fresh_postgres_database()
+        else fresh_postgres_database()
     )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("VATSIM_HOME", str(tmp / "home"))
@@ -112,7 +112,7 @@ def history(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Histor
         instance.dispose()
     if request.param != "sqlite":
         engine_for(url).dispose()
-        _drop_postgres_database(url)
+        drop_postgres_database(url)
 
 
 def test_the_history_is_what_the_reports_are_asked_about(history: History) -> None:

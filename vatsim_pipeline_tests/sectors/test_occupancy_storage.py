@@ -29,10 +29,10 @@ from vatsim_pipeline.storage.schema import (
     sector_assignments,
 )
 from vatsim_pipeline.storage.writes import write_snapshot
-from vatsim_pipeline_tests.conftest import (
+from vatsim_pipeline_tests.backends import (
     BACKENDS,
-    _drop_postgres_database,
-    _fresh_postgres_database,
+    drop_postgres_database,
+    fresh_postgres_database,
 )
 from vatsim_pipeline_tests.shared_data import sequence_files
 from vatsim_pipeline_tests.storage.reads_support import real_sectors
@@ -57,14 +57,14 @@ def occupied(
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('occupied') / 'vatsim.db'}"
     else:
-        url = _fresh_postgres_database()
+        url = fresh_postgres_database()
     engine = make_engine(url)
     migrate(engine)
     occupy(engine, FILES, sector_set)
     yield engine
     engine.dispose()
     if request.param != "sqlite":
-        _drop_postgres_database(url)
+        drop_postgres_database(url)
 
 
 def occupy(engine: Engine, paths: list[Path], sector_set: SectorSet) -> list[OccupancyWrite]:

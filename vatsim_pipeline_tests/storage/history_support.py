@@ -17,7 +17,7 @@ from vatsim_pipeline.sectors.boundaries import Sector
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.schema import feed_snapshots, flight_sector_occupancy, flights
 from vatsim_pipeline.storage.sector_writes import replace_sectors
-from vatsim_pipeline_tests.conftest import _drop_postgres_database, _fresh_postgres_database
+from vatsim_pipeline_tests.backends import drop_postgres_database, fresh_postgres_database
 
 NOW = datetime(2024, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -175,7 +175,7 @@ def _fill(engine: Engine) -> None:
 def history_database(backend: str, folder: Path) -> Iterator[str]:
     """URL of a new database holding FLIGHTS, VISITS and the STORED_SECTORS."""
     url = (
-        f"sqlite:///{folder / 'history.db'}" if backend == "sqlite" else _fresh_postgres_database()
+        f"sqlite:///{folder / 'history.db'}" if backend == "sqlite" else fresh_postgres_database()
     )
     engine = make_engine(url)
     try:
@@ -186,4 +186,4 @@ def history_database(backend: str, folder: Path) -> Iterator[str]:
     finally:
         engine.dispose()
         if backend != "sqlite":
-            _drop_postgres_database(url)
+            drop_postgres_database(url)

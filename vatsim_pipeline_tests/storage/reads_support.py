@@ -19,7 +19,7 @@ from typing import Any
 from vatsim_pipeline.sectors.boundaries import Sector, load_sectors
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.sector_writes import replace_sectors
-from vatsim_pipeline_tests.conftest import _drop_postgres_database, _fresh_postgres_database
+from vatsim_pipeline_tests.backends import drop_postgres_database, fresh_postgres_database
 from vatsim_pipeline_tests.shared_data import sequence_files, shared_data
 from vatsim_pipeline_tests.storage.support import Key, ingest, key_of, raw, update_timestamp
 
@@ -44,7 +44,7 @@ def real_sectors() -> tuple[Sector, ...]:
 def recorded_database(backend: str, folder: Path) -> Iterator[str]:
     """URL of a new database holding the sequence and the real sectors."""
     url = (
-        f"sqlite:///{folder / 'recorded.db'}" if backend == "sqlite" else _fresh_postgres_database()
+        f"sqlite:///{folder / 'recorded.db'}" if backend == "sqlite" else fresh_postgres_database()
     )
     engine = make_engine(url)
     try:
@@ -56,7 +56,7 @@ def recorded_database(backend: str, folder: Path) -> Iterator[str]:
     finally:
         engine.dispose()
         if backend != "sqlite":
-            _drop_postgres_database(url)
+            drop_postgres_database(url)
 
 
 @dataclass(frozen=True)

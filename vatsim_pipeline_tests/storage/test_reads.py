@@ -20,7 +20,7 @@ from vatsim_pipeline.storage.engine import make_engine
 from vatsim_pipeline.storage.reads import BBox, InvalidQuery, NotFound, QueryService, parse_bbox
 from vatsim_pipeline.storage.schema import flights
 from vatsim_pipeline.storage.writes import write_snapshot
-from vatsim_pipeline_tests.conftest import BACKENDS
+from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.storage.reads_support import (
     FILES,
     NEWEST,

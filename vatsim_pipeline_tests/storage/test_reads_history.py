@@ -16,7 +16,7 @@ from vatsim_pipeline.feed.parse import parse_data_feed
 from vatsim_pipeline.storage.engine import make_engine
 from vatsim_pipeline.storage.reads import InvalidQuery, NotFound, QueryService
 from vatsim_pipeline.storage.writes import write_snapshot
-from vatsim_pipeline_tests.conftest import BACKENDS
+from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.shared_data import sequence_files
 from vatsim_pipeline_tests.storage.history_support import (
     FLIGHTS,
