@@ -81,18 +81,19 @@ class Zygote:
             text=True,
             bufsize=1,
         )
-        self._expect_ready(self._stdout)
+        self._expect_ready()
 
     @property
     def _stdout(self) -> IO[str]:
         assert self.process.stdout is not None
         return self.process.stdout
 
-    def _expect_ready(self, stdout: IO[str]) -> None:
+    def _expect_ready(self) -> None:
+        """Wait for `ready` (killing a zygote that hangs in its imports)."""
         timer = threading.Timer(READY_TIMEOUT_S, self.process.kill)
         timer.start()
         try:
-            line = stdout.readline().strip()
+            line = self._stdout.readline().strip()
         finally:
             timer.cancel()
         if line != READY:

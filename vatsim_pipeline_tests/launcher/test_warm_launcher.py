@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from dagster._core.launcher import LaunchRunContext, WorkerStatus
 from vatsim_pipeline.launcher.warm_launcher import (
     WORKER_PID_TAG,
     WarmRunLauncher,
+    WorkerLaunchError,
     is_run_worker,
     source_signature,
 )
@@ -25,20 +27,30 @@ WAIT_S = 60
 MODULE = "vatsim_pipeline_tests.launcher.waiting_job"
 
 
-@pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DagsterInstance]:
+@contextmanager
+def _instance(
+    home: Path, monkeypatch: pytest.MonkeyPatch, preload: str
+) -> Iterator[DagsterInstance]:
     """A real local instance whose run launcher is the warm one, from `dagster.yaml`."""
-    (tmp_path / "dagster.yaml").write_text(
+    (home / "dagster.yaml").write_text(
         "run_launcher:\n"
         "  module: vatsim_pipeline.launcher.warm_launcher\n"
         "  class: WarmRunLauncher\n"
-        f"  config:\n    preload_modules: [{MODULE}]\n"
+        f"  config:\n    preload_modules: [{preload}]\n"
         "telemetry:\n  enabled: false\n"
     )
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     with DagsterInstance.get() as instance:
+        try:
+            yield instance
+        finally:
+            instance.run_launcher.dispose()
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DagsterInstance]:
+    with _instance(tmp_path, monkeypatch, MODULE) as instance:
         yield instance
-        instance.run_launcher.dispose()
 
 
 def _launch(instance: DagsterInstance, seconds: float) -> DagsterRun:
@@ -143,3 +155,12 @@ def test_source_signature_follows_the_package_files(
     assert second != first
     (package / "added.py").write_text("")
     assert source_signature(["signed_package.module"]) not in {first, second}
+
+
+def test_a_zygote_that_cannot_import_its_modules_fails_the_launch_with_a_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = "vatsim_pipeline_tests.no_such_module"
+    refused = pytest.raises(WorkerLaunchError, match="warm run worker process did not start")
+    with _instance(tmp_path, monkeypatch, missing) as instance, refused:
+        _launch(instance, 0.0)
