@@ -43,23 +43,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.engine import URL
+from scratch_database import create_database, drop_database, server_url
+from sqlalchemy import Engine, event, text
 
 from vatsim_pipeline.feed.airports import AIRPORTS, FIRS, Airport, bearing_deg, distance_nm
 from vatsim_pipeline.feed.simulator import AIRCRAFT, AIRLINES, GA_AIRCRAFT
 from vatsim_pipeline.storage.copy_csv import copy_rows
 from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.partitions import ensure_day_partitions
 from vatsim_pipeline.storage.reads import QueryService
-
-try:
-    from vatsim_pipeline.storage.partitions import ensure_day_partitions
-except ImportError:  # before flight_positions was partitioned by day
-    ensure_day_partitions = None
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 RESULTS = REPOSITORY / "bench" / "results" / "queries.json"
-DEFAULT_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 STEP_S = 15
 SNAPSHOTS_PER_COPY = 240  # an hour of positions per COPY
 WARM_UP = 5
@@ -611,20 +606,6 @@ def measure(engine: Engine, repeat: int, seed: int, show_plans: bool) -> dict:
 # --- the run ----------------------------------------------------------------------------
 
 
-def server_url(given: str | None) -> URL:
-    url = make_url(given or os.environ.get("VATSIM_DATABASE_URL") or DEFAULT_URL)
-    if not url.drivername.startswith("postgresql"):
-        raise SystemExit(f"bench/queries.py: needs a PostgreSQL server, not {url.drivername}")
-    return url.set(drivername="postgresql+psycopg2")
-
-
-def _admin(url: URL, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(statement))
-    engine.dispose()
-
-
 def machine() -> dict:
     """CPUs, memory and CPU model of this machine, and the load average now."""
     info = {"nproc": os.cpu_count(), "python": platform.python_version()}
@@ -709,12 +690,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    server = server_url(args.url)
+    server = server_url("queries.py", "VATSIM_DATABASE_URL", given=args.url)
     name = args.reuse or f"vp_bench_queries_{os.getpid()}"
     url = server.set(database=name).render_as_string(hide_password=False)
     load = os.getloadavg()
     if not args.reuse:
-        _admin(server, f'CREATE DATABASE "{name}"')
+        create_database(server, name)
     loader = make_engine(url, statement_timeout_ms=0)
     engine = make_engine(url)
     data: dict = {"reused": name} if args.reuse else {}
@@ -730,10 +711,9 @@ def main() -> None:
                 flush=True,
             )
             migrate(loader)
-            if ensure_day_partitions is not None:
-                last_day = (day_start + timedelta(seconds=end_s)).date()
-                days = [day + timedelta(days=n) for n in range((last_day - day).days + 1)]
-                ensure_day_partitions(loader, days)
+            last_day = (day_start + timedelta(seconds=end_s)).date()
+            days = [day + timedelta(days=n) for n in range((last_day - day).days + 1)]
+            ensure_day_partitions(loader, days)
             traffic = Traffic(args.pilots, -86_400 * args.history_days, end_s, args.seed)
             data = fill(loader, traffic, day_start, args.snapshots)
         facts = database_facts(engine)
@@ -749,7 +729,7 @@ def main() -> None:
         if args.keep or args.reuse:
             print(f"kept: {url}")
         else:
-            _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(server, name)
     report(figures)
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -27,8 +27,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.engine import URL
+from scratch_database import create_database, drop_database, server_url
+from sqlalchemy import text
 
 from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.feed.simulator import Simulator
@@ -38,30 +38,10 @@ from vatsim_pipeline.storage.writes import write_snapshot
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 RESULTS = REPOSITORY / "bench" / "results" / "scale.json"
-DEFAULT_BASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TODAY = {"pilots": 1500, "controllers": 150}
 FACTORS = (1, 5, 10)
 WARM_UP_SNAPSHOTS = 2
 STEP_S = 15.0
-
-
-def base_url() -> URL:
-    raw = (
-        os.environ.get("VATSIM_BENCH_POSTGRES_URL")
-        or os.environ.get("VATSIM_DATABASE_URL")
-        or DEFAULT_BASE_URL
-    )
-    url = make_url(raw)
-    if not url.drivername.startswith("postgresql"):
-        raise SystemExit(f"bench/scale.py: needs a PostgreSQL server, not {url.drivername}")
-    return url.set(drivername="postgresql+psycopg2")
-
-
-def _admin(url: URL, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(statement))
-    engine.dispose()
 
 
 def _truncate(engine) -> None:
@@ -130,9 +110,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    admin = base_url()
+    admin = server_url("scale.py", "VATSIM_BENCH_POSTGRES_URL", "VATSIM_DATABASE_URL")
     name = f"vp_scale_{uuid.uuid4().hex[:10]}"
-    _admin(admin, f'CREATE DATABASE "{name}"')
+    create_database(admin, name)
     engine = make_engine(admin.set(database=name).render_as_string(hide_password=False))
     try:
         migrate(engine)
@@ -151,7 +131,7 @@ def main() -> None:
             )
     finally:
         engine.dispose()
-        _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)
     growth = round(figures[-1]["ms_per_1000_rows"] / figures[0]["ms_per_1000_rows"], 2)
     write_results(
         {

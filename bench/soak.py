@@ -46,7 +46,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
-from sqlalchemy import Engine, create_engine, make_url, text
+from scratch_database import create_database, drop_database, server_url
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
 
 from vatsim_pipeline.defs.feed_sensor import SENSOR_INTERVAL_S
@@ -61,7 +62,6 @@ except ImportError:
 REPOSITORY = Path(__file__).resolve().parent.parent
 RESULTS = REPOSITORY / "bench" / "results"
 PROFILE = REPOSITORY / "vatsim_pipeline" / "deploy" / "dagster.postgres.yaml"
-DEFAULT_BASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TARGET_CAPTURED = 1.0
 TARGET_P95_S = 10.0
@@ -224,25 +224,10 @@ class FeedPoller(threading.Thread):
 
 def bench_urls(name: str) -> tuple[URL, URL, URL]:
     """Admin URL, Dagster's URL and the data URL of a new database `name`."""
-    base = make_url(os.environ.get("VATSIM_BENCH_POSTGRES_URL") or DEFAULT_BASE_URL)
+    base = server_url("soak.py", "VATSIM_BENCH_POSTGRES_URL")
     if base.host not in LOOPBACK:
         raise SystemExit(f"bench/soak.py: only a PostgreSQL on this machine, not {base.host}")
-    admin = base.set(drivername="postgresql+psycopg2")
-    return admin, base.set(drivername="postgresql", database=name), admin.set(database=name)
-
-
-def create_database(admin: URL, name: str) -> None:
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-
-
-def drop_database(admin: URL, name: str) -> None:
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    return base, base.set(drivername="postgresql", database=name), base.set(database=name)
 
 
 def database_sizes(engine: Engine) -> dict[str, int]:
