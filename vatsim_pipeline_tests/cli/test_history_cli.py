@@ -8,12 +8,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from click.testing import CliRunner, Result
 
 # Registers the commands on `main`, whether or not cli/app.py lists this module yet.
 import vatsim_pipeline.cli.query  # noqa: F401
-from vatsim_pipeline.cli.app import main
 from vatsim_pipeline_tests.backends import BACKENDS
+from vatsim_pipeline_tests.cli import refused, succeeded
 from vatsim_pipeline_tests.storage.history_support import (
     NOW,
     at,
@@ -27,26 +26,6 @@ from vatsim_pipeline_tests.storage.history_support import (
 def database(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
     with history_database(request.param, tmp_path_factory.mktemp("history_cli")) as url:
         yield url
-
-
-def run(url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env={"VATSIM_DATABASE_URL": url})
-
-
-def succeeded(url: str, *args: str) -> str:
-    result = run(url, *args)
-    assert result.exit_code == 0, result.output + result.stderr
-    return result.stdout
-
-
-def refused(url: str, *args: str) -> str:
-    """The one error line of a command that must fail with exit status 2."""
-    result = run(url, *args)
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    assert result.stderr.count("\n") == 1
-    return result.stderr.rstrip("\n")
 
 
 def test_flights_history_table(database: str):
