@@ -11,6 +11,7 @@ from vatsim_pipeline.defs.health_assets import (
 from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
+from vatsim_pipeline.defs.landing_check import landing_writable
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.resources import build_resources
@@ -37,7 +38,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sector_occupancy,
             session_lifecycle,
         ],
-        asset_checks=TABLE_CHECKS,
+        asset_checks=[*TABLE_CHECKS, landing_writable],
         jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
         sensors=[vatsim_feed_sensor],
         schedules=[

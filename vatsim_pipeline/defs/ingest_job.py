@@ -10,7 +10,7 @@ from typing import Any
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from vatsim_pipeline.defs.failure_hook import classify_failure
-from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP
+from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP, RADIOS_CHECK
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.tags import INGEST_TAG, UPDATE_TIMESTAMP_TAG
 
@@ -18,9 +18,11 @@ MAX_RUNTIME_S = 300
 
 ingest_job = define_asset_job(
     "ingest_snapshot",
+    # The table checks run every minute elsewhere; the radios check is part of the write.
     selection=(
         AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy)
-    ).without_checks(),
+    ).without_checks()
+    | AssetSelection.checks(RADIOS_CHECK.key),
     executor_def=in_process_executor,
     description="Store one VATSIM feed update: its landed payloads into every table.",
     tags={INGEST_TAG: "snapshot", "dagster/max_runtime": MAX_RUNTIME_S},
@@ -28,11 +30,22 @@ ingest_job = define_asset_job(
 )
 
 
-def ingest_run_config(data_path: str, transceivers_path: str | None) -> dict[str, Any]:
-    """Run config that points the job at landed (or recorded) payloads."""
+def ingest_run_config(
+    data_path: str,
+    transceivers_path: str | None,
+    *,
+    fetched_at: datetime | None = None,
+    transceivers_missing: str | None = None,
+) -> dict[str, Any]:
+    """Run config that points the job at landed (or recorded) payloads: when they were
+    fetched, and why the radios are missing when the feed could not give them."""
     config: dict[str, Any] = {"data_path": data_path}
     if transceivers_path:
         config["transceivers_path"] = transceivers_path
+    if fetched_at is not None:
+        config["fetched_at"] = fetched_at.isoformat()
+    if transceivers_missing:
+        config["transceivers_missing"] = transceivers_missing
     return {"ops": {"landed_snapshot": {"config": config}}}
 
 
