@@ -12,6 +12,7 @@ from tqdm import tqdm
 from vatsim_pipeline.cli.app import main
 from vatsim_pipeline.cli.errors import UserError
 from vatsim_pipeline.feed.client import snapshot_timestamp
+from vatsim_pipeline.feed.landing import payload_suffix, read_payload
 from vatsim_pipeline.feed.parse import PayloadError
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -31,9 +32,9 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(path.glob("vatsim-data*.json"))
+            found = sorted(p for p in path.glob("vatsim-data*") if payload_suffix(p.name))
             if not found:
-                raise UserError(f"{path}: no vatsim-data*.json files in this folder")
+                raise UserError(f"{path}: no vatsim-data*.json[.zst|.gz] files in this folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -44,7 +45,7 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
 
 def _inspect(path: Path) -> RecordedPayload:
     try:
-        return RecordedPayload(path, snapshot_timestamp(path.read_bytes()))
+        return RecordedPayload(path, snapshot_timestamp(read_payload(path)))
     except PayloadError as error:
         return RecordedPayload(path, None, str(error))
     except OSError as error:
