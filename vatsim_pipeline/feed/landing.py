@@ -8,9 +8,10 @@ Payloads land compressed with zstd (`.json.zst`, level 12, with a frame checksum
 a damaged file is refused, not half-read). Measured (docs/performance.md) on a snapshot
 of today's traffic, zstd-12 stores it 8.9 times smaller for 54 ms of CPU (1.0 GiB of
 landing a day), zstd-3 7.2 times for 6 ms, gzip-6 7.0 times for 30 ms: at one snapshot
-per 15 s the higher level costs under 0.4% of a core and a fifth of the disk. `read_payload` reads any landed or recorded file,
-`.json.zst`, `.json.gz` or plain `.json` (landed by earlier versions), so every reader
-(runs, replays, `ingest`, retention) goes through it. The SHA-256 recorded for a payload
+per 15 s the higher level costs under 0.4% of a core and a fifth of the disk.
+`read_payload` reads any landed or recorded file, `.json.zst`, `.json.gz` or plain
+`.json` (landed by earlier versions), so every reader (runs, replays, `ingest`,
+retention) goes through it. The SHA-256 recorded for a payload
 is that of its JSON, whatever its file's compression.
 """
 
