@@ -12,6 +12,7 @@ from tqdm import tqdm
 from vatsim_pipeline.cli.app import main
 from vatsim_pipeline.cli.errors import UserError
 from vatsim_pipeline.feed.client import snapshot_timestamp
+from vatsim_pipeline.feed.landing import payload_suffix, read_payload
 from vatsim_pipeline.feed.parse import PayloadError
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -19,11 +20,13 @@ QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 @dataclass(frozen=True)
 class RecordedPayload:
-    """A data-feed file to ingest, with the timestamp read from its head."""
+    """A data-feed file to ingest, with the timestamp read from its head and the
+    transceivers file fetched with it, if any."""
 
     path: Path
     update_timestamp: datetime | None
     problem: str | None = None
+    transceivers: Path | None = None
 
 
 def _expand(paths: tuple[str, ...]) -> list[Path]:
@@ -31,9 +34,9 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(path.glob("vatsim-data*.json"))
+            found = sorted(p for p in path.glob("vatsim-data*") if payload_suffix(p.name))
             if not found:
-                raise UserError(f"{path}: no vatsim-data*.json files in this folder")
+                raise UserError(f"{path}: no vatsim-data*.json[.zst|.gz] files in this folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -42,9 +45,18 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def _sibling_transceivers(path: Path) -> Path | None:
+    """`transceivers-data<rest>` beside `vatsim-data<rest>`: how `simulate` pairs them."""
+    if not path.name.startswith("vatsim-data"):
+        return None
+    sibling = path.with_name("transceivers-data" + path.name.removeprefix("vatsim-data"))
+    return sibling if sibling.is_file() else None
+
+
 def _inspect(path: Path) -> RecordedPayload:
     try:
-        return RecordedPayload(path, snapshot_timestamp(path.read_bytes()))
+        stamp = snapshot_timestamp(read_payload(path))
+        return RecordedPayload(path, stamp, transceivers=_sibling_transceivers(path))
     except PayloadError as error:
         return RecordedPayload(path, None, str(error))
     except OSError as error:
@@ -61,6 +73,8 @@ def _inspect(path: Path) -> RecordedPayload:
 )
 def ingest(files: tuple[str, ...], transceivers_file: str | None) -> None:
     """Ingest recorded data-feed FILES (or folders of them), in any order.
+
+    A `transceivers-data<rest>` file beside `vatsim-data<rest>` is ingested with it.
 
     Each file becomes one run of the ingest job in the Dagster instance ($DAGSTER_HOME),
     stored into $VATSIM_DATABASE_URL (default: the embedded SQLite).
@@ -86,7 +100,10 @@ def ingest(files: tuple[str, ...], transceivers_file: str | None) -> None:
             failed.append(f"{payload.path}: {payload.problem}")
             continue
         run_config = {
-            **ingest_run_config(str(payload.path), transceivers_file),
+            **ingest_run_config(
+                str(payload.path),
+                transceivers_file or (payload.transceivers and str(payload.transceivers)),
+            ),
             **QUIET_LOGGERS,
         }
         result = job.execute_in_process(

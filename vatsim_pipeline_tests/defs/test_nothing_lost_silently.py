@@ -24,7 +24,7 @@ from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.ingest_job import ingest_run_config
 from vatsim_pipeline.feed import client as feed_client
 from vatsim_pipeline.feed import landing as feed_landing
-from vatsim_pipeline.feed.landing import modified_at
+from vatsim_pipeline.feed.landing import modified_at, read_payload
 from vatsim_pipeline.reports.check_failures import LANDING_CHECK, RADIOS_CHECK
 from vatsim_pipeline.reports.errors_report import errors_report
 from vatsim_pipeline.reports.events_report import events_report
@@ -58,7 +58,7 @@ def test_a_transceivers_feed_broken_for_a_moment_is_fetched_again_within_the_upd
 
     config = _config(request)
     assert "transceivers_missing" not in config
-    landed = Path(config["transceivers_path"]).read_bytes()
+    landed = read_payload(config["transceivers_path"])
     assert landed == requests.get(feed.transceivers_url, timeout=10).content
     assert feed.faults()["fail_times"] == 0
 
