@@ -22,7 +22,11 @@ from vatsim_pipeline.defs.session_assets import (
     session_lifecycle_job,
 )
 from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
+from vatsim_pipeline.root_logger import keep_root_logger_quiet
 from vatsim_pipeline.settings import Settings
+
+# Code servers and run workers load this module; see `root_logger` for why.
+keep_root_logger_quiet()
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
