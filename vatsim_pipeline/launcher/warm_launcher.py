@@ -20,8 +20,10 @@ A worker that dies before its run ends (killed, crashed) would hold its run, and
 ingest slot, until run monitoring noticed (its poll plus its grace: up to 24 s seen).
 The zygote, its parent, says at once how it ended; the launcher then fails the run with
 the reason ("run worker (pid N) killed by SIGKILL"), classified and tagged as the
-failure hook would, so the dead letter says what happened. Run monitoring stays the
-fallback for a worker whose zygote is gone (a daemon restarted).
+failure hook would, so the dead letter says what happened. A run that failed outside
+any step (Dagster's own storage lost mid-run), which no failure hook sees, is classified
+from its failure the same way. Run monitoring stays the fallback for a worker whose
+zygote is gone (a daemon restarted).
 """
 
 import hashlib
@@ -33,12 +35,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import IO, Any
 
-from dagster import Array, Field
+from dagster import Array, DagsterEventType, DagsterRunStatus, Field
 from dagster._core.launcher import (
     CheckRunHealthResult,
     LaunchRunContext,
@@ -48,10 +51,11 @@ from dagster._core.launcher import (
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
+from dagster._utils.error import SerializableErrorInfo
 
 from vatsim_pipeline.launcher.zygote import READY
-from vatsim_pipeline.resilience.errors import classify
-from vatsim_pipeline.resilience.run_tags import error_tags
+from vatsim_pipeline.resilience.errors import Classification, classify, classify_error_info
+from vatsim_pipeline.resilience.run_tags import ERROR_CATEGORY_TAG, error_tags
 from vatsim_pipeline.root_logger import keep_root_logger_quiet
 
 WORKER_PID_TAG = "vatsim/worker_pid"
@@ -59,6 +63,9 @@ LOG = logging.getLogger("dagster.daemon.WarmRunLauncher")
 ZYGOTE_MODULE = "vatsim_pipeline.launcher.zygote"
 DEFAULT_PRELOAD = ("vatsim_pipeline.definitions",)
 READY_TIMEOUT_S = 120.0
+# How long to keep trying to settle a dead worker's run while the storage is away.
+SETTLE_WITHIN_S = 120.0
+SETTLE_PAUSE_S = 2.0
 
 
 class WorkerLaunchError(RuntimeError):
@@ -151,12 +158,7 @@ class Zygote:
             except ValueError:
                 message = {"error": f"unexpected reply {line.strip()!r}"}
             if isinstance(message, dict) and "exited" in message:
-                try:
-                    self._on_exit(int(message["exited"]), message)
-                except Exception:
-                    # Dagster's storage may be down; run monitoring is the fallback. The
-                    # reader must live on: it also carries the replies to `fork`.
-                    LOG.exception("could not fail the run of worker %s", message["exited"])
+                self._on_exit(int(message["exited"]), message)
             else:
                 self._replies.put(message if isinstance(message, dict) else {})
         self._replies.put(None)
@@ -296,15 +298,55 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         )
 
     def _worker_exited(self, pid: int, notice: Mapping[str, Any]) -> None:
-        """Fail the run of a worker that ended before it, with the reason, classified."""
+        """Settle the run of a worker that ended, off the reader thread (which carries the
+        replies to `fork`), retrying while Dagster's storage does not answer."""
+        threading.Thread(
+            target=self._settle_retrying, args=(pid, notice), name=f"settle-{pid}", daemon=True
+        ).start()
+
+    def _settle_retrying(self, pid: int, notice: Mapping[str, Any]) -> None:
+        deadline = time.monotonic() + SETTLE_WITHIN_S
+        while True:
+            try:
+                self._settle(pid, notice)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    # Run monitoring is the fallback for this one.
+                    LOG.exception("could not settle the run of worker %s", pid)
+                    return
+                time.sleep(SETTLE_PAUSE_S)
+
+    def _settle(self, pid: int, notice: Mapping[str, Any]) -> None:
+        """A run whose worker ended before it fails now, with the reason, classified. A
+        run that failed outside any step (Dagster's storage lost mid-run: no step, so no
+        failure hook) is classified from its own failure."""
         with self._lock:
-            run_id = self._runs_by_worker.pop(pid, None)
+            run_id = self._runs_by_worker.get(pid)
         run = self._instance.get_run_by_id(run_id) if run_id else None
-        if run is None or run.is_finished:
-            return
-        reason = death_of(pid, notice)
-        self._instance.add_run_tags(run.run_id, error_tags(classify(RunWorkerDied(reason))))
-        self._instance.report_run_failed(run, f"{reason}; the run did not finish")
+        if run is not None and not run.is_finished:
+            reason = death_of(pid, notice)
+            self._instance.add_run_tags(run.run_id, error_tags(classify(RunWorkerDied(reason))))
+            self._instance.report_run_failed(run, f"{reason}; the run did not finish")
+        elif (
+            run is not None
+            and run.status == DagsterRunStatus.FAILURE
+            and ERROR_CATEGORY_TAG not in run.tags
+        ):
+            self._instance.add_run_tags(run.run_id, error_tags(self._run_failure(run.run_id)))
+        with self._lock:
+            self._runs_by_worker.pop(pid, None)
+
+    def _run_failure(self, run_id: str) -> Classification:
+        """The classification of a run's own failure, from its `RUN_FAILURE` event."""
+        records = self._instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.RUN_FAILURE
+        ).records
+        event = records[-1].event_log_entry.dagster_event if records else None
+        error = getattr(getattr(event, "event_specific_data", None), "error", None)
+        if error is None:
+            error = SerializableErrorInfo(getattr(event, "message", None) or "", [], None)
+        return classify_error_info(error)
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
