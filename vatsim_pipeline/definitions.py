@@ -13,6 +13,8 @@ from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
+from vatsim_pipeline.defs.pattern_assets import sector_coverage, sector_load
+from vatsim_pipeline.defs.pattern_jobs import traffic_patterns_hourly, traffic_patterns_job
 from vatsim_pipeline.defs.resources import build_resources
 from vatsim_pipeline.defs.sector_assets import sectors, sectors_daily, sectors_job
 from vatsim_pipeline.defs.session_assets import (
@@ -36,15 +38,25 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors,
             sector_occupancy,
             session_lifecycle,
+            sector_load,
+            sector_coverage,
         ],
         asset_checks=TABLE_CHECKS,
-        jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
+        jobs=[
+            ingest_job,
+            pipeline_health_job,
+            maintenance_job,
+            sectors_job,
+            session_lifecycle_job,
+            traffic_patterns_job,
+        ],
         sensors=[vatsim_feed_sensor],
         schedules=[
             pipeline_health_every_5_minutes,
             maintenance_hourly,
             sectors_daily,
             session_lifecycle_every_minute,
+            traffic_patterns_hourly,
         ],
         resources={
             **build_resources(settings),

@@ -97,6 +97,25 @@ def staffed_spans(
     return {sector: _union(found) for sector, found in spans.items()}
 
 
+def _flown_and_covered(
+    stays: pd.DataFrame,
+    spans: Mapping[str, list[tuple[float, float]]],
+    start: datetime,
+    end: datetime,
+):
+    """(most specific sector, seconds flown, seconds of it under ATC) per stay."""
+    if stays.empty:
+        return
+    length = (end - start).total_seconds()
+    origin = pd.Timestamp(start)
+    lo = np.clip(seconds_since(stays["entered_at"], origin), 0, length)
+    hi = np.clip(seconds_since(stays["exited_at"], origin), 0, length)
+    for sector, a, b in zip(stays["sector_id"], lo, hi, strict=True):
+        if b > a:
+            under = sum(max(0.0, min(b, y) - max(a, x)) for x, y in spans.get(sector, ()))
+            yield sector, float(b - a), float(under)
+
+
 def sector_coverage(
     stays: pd.DataFrame,
     staffing: pd.DataFrame,
@@ -105,21 +124,13 @@ def sector_coverage(
     end: datetime,
 ) -> pd.DataFrame:
     """Coverage of every sector with flights or staffing in start..end (one hour)."""
-    length = (end - start).total_seconds()
     spans = staffed_spans(staffing, parents, start, end)
     flown: dict[str, float] = defaultdict(float)
     covered: dict[str, float] = defaultdict(float)
-    if not stays.empty:
-        origin = pd.Timestamp(start)
-        lo = np.clip(seconds_since(stays["entered_at"], origin), 0, length)
-        hi = np.clip(seconds_since(stays["exited_at"], origin), 0, length)
-        for sector, a, b in zip(stays["sector_id"], lo, hi, strict=True):
-            if b <= a:
-                continue
-            under = sum(max(0.0, min(b, s_hi) - max(a, s_lo)) for s_lo, s_hi in spans.get(sector, ()))
-            for target in (sector, *parents.get(sector, ())):
-                flown[target] += b - a
-                covered[target] += under
+    for sector, seconds, under in _flown_and_covered(stays, spans, start, end):
+        for target in (sector, *parents.get(sector, ())):
+            flown[target] += seconds
+            covered[target] += under
     sectors = sorted(set(spans) | set(flown))
     if not sectors:
         return empty_coverage()
@@ -135,3 +146,20 @@ def sector_coverage(
     for column in COVERAGE_COLUMNS[2:]:
         frame[column] = frame[column].round(6)
     return frame[COVERAGE_COLUMNS]
+
+
+def network_coverage(
+    stays: pd.DataFrame,
+    staffing: pd.DataFrame,
+    parents: Mapping[str, Sequence[str]],
+    start: datetime,
+    end: datetime,
+) -> tuple[float, float]:
+    """(flight minutes located in any sector, of them under ATC) over the whole network,
+    each flight-minute counted once."""
+    spans = staffed_spans(staffing, parents, start, end)
+    flown = covered = 0.0
+    for _, seconds, under in _flown_and_covered(stays, spans, start, end):
+        flown += seconds
+        covered += under
+    return round(float(flown) / 60, 6), round(float(covered) / 60, 6)

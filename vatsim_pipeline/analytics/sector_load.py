@@ -52,7 +52,7 @@ def sector_load(
     those touching its start (a stay left at `start` may continue in a sector above)."""
     origin = pd.Timestamp(start)
     width = bucket.total_seconds()
-    buckets = int(round((end - start).total_seconds() / width))
+    buckets = round((end - start).total_seconds() / width)
     stays = merged(rolled_up(stays, parents))
     if stays.empty:
         return empty_load()
@@ -63,7 +63,9 @@ def sector_load(
     stays, enter, leave = stays[inside], enter[inside], leave[inside]
     if stays.empty:
         return empty_load()
-    sector_ids, sector_at = np.unique(stays["sector_id"].to_numpy(dtype=object), return_inverse=True)
+    sector_ids, sector_at = np.unique(
+        stays["sector_id"].to_numpy(dtype=object), return_inverse=True
+    )
     cells = len(sector_ids) * buckets
 
     entered = (enter >= 0) & (enter < total)
@@ -101,8 +103,12 @@ def _peaks(
     open_ = hi > lo
     starts = np.arange(buckets) * width
     times = np.concatenate([lo[open_], hi[open_], np.tile(starts, sectors)])
-    deltas = np.concatenate([np.ones(open_.sum()), -np.ones(open_.sum()), np.zeros(sectors * buckets)])
-    owners = np.concatenate([sector_at[open_], sector_at[open_], np.repeat(np.arange(sectors), buckets)])
+    deltas = np.concatenate(
+        [np.ones(open_.sum()), -np.ones(open_.sum()), np.zeros(sectors * buckets)]
+    )
+    owners = np.concatenate(
+        [sector_at[open_], sector_at[open_], np.repeat(np.arange(sectors), buckets)]
+    )
     order = np.lexsort((deltas, times, owners))
     times, deltas, owners = times[order], deltas[order], owners[order]
     running = np.cumsum(deltas)

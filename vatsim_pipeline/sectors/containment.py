@@ -41,7 +41,9 @@ def sector_parents(
     covered = shapely.covers(geometries[outer], geometries[inner])
     shares = np.ones(len(inner))
     partial = ~covered
-    overlap = shapely.area(shapely.intersection(geometries[inner[partial]], geometries[outer[partial]]))
+    overlap = shapely.area(
+        shapely.intersection(geometries[inner[partial]], geometries[outer[partial]])
+    )
     shares[partial] = overlap / np.maximum(areas[inner[partial]], 1e-12)
     parents: dict[str, set[str]] = defaultdict(set)
     for i, o in zip(inner[shares > share], outer[shares > share], strict=True):

@@ -108,15 +108,18 @@ def staffing_overlapping(connection: Connection, start: datetime, end: datetime)
 
 
 def replace_rows(
-    engine: Engine, table: Table, time_column: str, start: datetime, end: datetime,
+    engine: Engine,
+    table: Table,
+    time_column: str,
+    start: datetime,
+    end: datetime,
     frame: pd.DataFrame,
 ) -> tuple[int, int]:
     """Make the rows of start..end exactly `frame`, in one transaction: (deleted,
     inserted). Re-running it for the same window with the same frame changes nothing."""
     column = table.c[time_column]
     rows = [
-        {**row, time_column: row[time_column].to_pydatetime()}
-        for row in frame.to_dict("records")
+        {**row, time_column: row[time_column].to_pydatetime()} for row in frame.to_dict("records")
     ]
     with engine.begin() as connection:
         deleted = connection.execute(delete(table).where(column >= start, column < end)).rowcount
@@ -125,7 +128,9 @@ def replace_rows(
     return deleted, len(rows)
 
 
-def write_load(engine: Engine, start: datetime, end: datetime, frame: pd.DataFrame) -> tuple[int, int]:
+def write_load(
+    engine: Engine, start: datetime, end: datetime, frame: pd.DataFrame
+) -> tuple[int, int]:
     return replace_rows(engine, sector_load, "bucket_start", start, end, frame)
 
 

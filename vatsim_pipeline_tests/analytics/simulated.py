@@ -39,7 +39,9 @@ def simulate_into(
     returns the snapshot times."""
     stored, sector_set = sectors_and_index()
     replace_sectors(engine, stored, "test")
-    simulator = Simulator(pilots=pilots, controllers=controllers, seed=seed, start=start)
+    simulator = Simulator(
+        pilots=pilots, controllers=controllers, seed=seed, start=start, daily_rhythm=True
+    )
     times = []
     for _ in range(int(hours * 3600 / step_s)):
         simulator.step(step_s)
