@@ -7,7 +7,6 @@ the range hour by hour, exactly as separate runs would, without starting a proce
 reading the sector tree once per hour.
 """
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -28,6 +27,7 @@ from vatsim_pipeline.defs.pattern_partitions import TRAFFIC_PATTERNS_GROUP, hour
 from vatsim_pipeline.defs.resources import DatabaseResource
 from vatsim_pipeline.resilience.retry import database_retry_policy
 from vatsim_pipeline.storage.sector_patterns import (
+    max_stay,
     staffing_overlapping,
     stays_overlapping,
     stored_sector_parents,
@@ -35,15 +35,8 @@ from vatsim_pipeline.storage.sector_patterns import (
     write_load,
 )
 
-MAX_STAY_VARIABLE = "VATSIM_PATTERN_MAX_STAY_HOURS"
-DEFAULT_MAX_STAY_H = 24.0
 HOUR = timedelta(hours=1)
 TOP = 10
-
-
-def max_stay() -> timedelta:
-    """How long before an hour a stay still in progress there is looked for."""
-    return timedelta(hours=float(os.environ.get(MAX_STAY_VARIABLE) or DEFAULT_MAX_STAY_H))
 
 
 def hours_of(context: AssetExecutionContext) -> Iterator[tuple[datetime, datetime]]:

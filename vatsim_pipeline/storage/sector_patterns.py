@@ -10,6 +10,7 @@ newest `updated_at`, the key `occupancy_writes` caches on), remembered in
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -31,8 +32,16 @@ from vatsim_pipeline.storage.schema import (
 from vatsim_pipeline.storage.sector_writes import load_sector_rows
 
 PARENTS_TASK = "sector_parents"
+MAX_STAY_VARIABLE = "VATSIM_PATTERN_MAX_STAY_HOURS"
+DEFAULT_MAX_STAY_H = 24.0
 OCCUPANCY = flight_sector_occupancy
 INSERT_CHUNK = 5000
+
+
+def max_stay() -> timedelta:
+    """How long before a window a stay still in progress in it is looked for
+    (`VATSIM_PATTERN_MAX_STAY_HOURS`, 24): the range the `entered_at` index serves."""
+    return timedelta(hours=float(os.environ.get(MAX_STAY_VARIABLE) or DEFAULT_MAX_STAY_H))
 
 
 def _key_text(key: tuple[int, datetime | None]) -> str:

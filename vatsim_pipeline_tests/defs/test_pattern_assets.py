@@ -51,7 +51,9 @@ def materialize_hour(hour: datetime):
     )
     assert result.success
     return {
-        event.asset_key.to_user_string(): {k: v.value for k, v in event.materialization.metadata.items()}
+        event.asset_key.to_user_string(): {
+            k: v.value for k, v in event.materialization.metadata.items()
+        }
         for event in result.get_asset_materialization_events()
     }
 
