@@ -3,6 +3,11 @@
 from dagster import Definitions, JobDefinition, in_process_executor
 
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
+from vatsim_pipeline.defs.forecast_assets import (
+    forecast_every_minute,
+    forecast_job,
+    sector_forecast,
+)
 from vatsim_pipeline.defs.health_assets import (
     pipeline_health,
     pipeline_health_every_5_minutes,
@@ -40,6 +45,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             session_lifecycle,
             sector_load,
             sector_coverage,
+            sector_forecast,
         ],
         asset_checks=TABLE_CHECKS,
         jobs=[
@@ -49,6 +55,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors_job,
             session_lifecycle_job,
             traffic_patterns_job,
+            forecast_job,
         ],
         sensors=[vatsim_feed_sensor],
         schedules=[
@@ -57,6 +64,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors_daily,
             session_lifecycle_every_minute,
             traffic_patterns_hourly,
+            forecast_every_minute,
         ],
         resources={
             **build_resources(settings),

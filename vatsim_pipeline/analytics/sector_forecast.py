@@ -105,15 +105,18 @@ def _paths(inputs: ForecastInputs, steps: int) -> tuple[np.ndarray, np.ndarray, 
     """(flight_ids, latitudes, longitudes): every flight's position at sample 0..steps,
     shape (flights, steps + 1)."""
     flights = inputs.flights
-    coords = inputs.airports.set_index("icao")[["latitude", "longitude"]]
+    airports = inputs.airports.drop_duplicates("icao")
+    coords = airports.set_index("icao")[["latitude", "longitude"]].astype(float)
     arrival = coords.reindex(flights["arrival"].fillna("").str.upper())
     departure = coords.reindex(flights["departure"].fillna("").str.upper())
     lat = flights["latitude"].to_numpy(dtype=float)
     lon = flights["longitude"].to_numpy(dtype=float)
     speed = flights["groundspeed"].fillna(0).to_numpy(dtype=float)
     heading = flights["heading"].fillna(0).to_numpy(dtype=float)
-    arr_lat, arr_lon = arrival["latitude"].to_numpy(), arrival["longitude"].to_numpy()
-    dep_lat, dep_lon = departure["latitude"].to_numpy(), departure["longitude"].to_numpy()
+    arr_lat = arrival["latitude"].to_numpy(dtype=float)
+    arr_lon = arrival["longitude"].to_numpy(dtype=float)
+    dep_lat = departure["latitude"].to_numpy(dtype=float)
+    dep_lon = departure["longitude"].to_numpy(dtype=float)
     has_arrival = ~np.isnan(arr_lat)
     airborne = speed >= AIRBORNE_KT
     here = _unit(lat, lon)

@@ -1,47 +1,23 @@
-"""The sector forecast beats persistence on simulated traffic (both databases), and the
-scoring itself: gaps are never scored, and a forecast equal to what happened scores 0."""
+"""The backtest's scoring: gaps are never scored, and a forecast equal to what happened
+scores 0 (the forecast against persistence on simulated traffic is in
+`defs/test_forecast_assets.py`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from vatsim_pipeline.analytics.forecast_backtest import (
-    SectorForecaster,
-    anchors,
     backtest,
     observed_spans,
 )
-from vatsim_pipeline.feed.airports import AIRPORTS
-from vatsim_pipeline.storage.reads_forecast import snapshot_times
-from vatsim_pipeline_tests.analytics.simulated import simulate_into
 
 START = datetime(2026, 3, 6, 6, 0, tzinfo=UTC)
-SIMULATOR_AIRPORTS = pd.DataFrame(
-    [(a.icao, a.latitude, a.longitude) for a in AIRPORTS], columns=["icao", "latitude", "longitude"]
-)
 
 
 def at(minutes: float) -> datetime:
     return START + timedelta(minutes=minutes)
-
-
-def test_the_forecast_beats_persistence_on_simulated_traffic(engine: Engine) -> None:
-    simulate_into(engine, START, 4.5, pilots=100, controllers=20, step_s=120)
-    with engine.connect() as connection:
-        times = snapshot_times(connection, START, START + timedelta(days=1))
-    forecaster = SectorForecaster(engine, SIMULATOR_AIRPORTS, timedelta(hours=24))
-    result = backtest([forecaster], times)
-    assert result.anchors == len(list(anchors(times[0], times[-1]))) >= 8
-    assert result.scored > 1000
-    assert 0 < result.mae < result.persistence_mae
-    assert result.ratio < 1
-    assert result.line() == (
-        f"forecast-backtest mae {result.mae:.4f} persistence-mae "
-        f"{result.persistence_mae:.4f} ratio {result.mae / result.persistence_mae:.4f}"
-    )
 
 
 class Known:
