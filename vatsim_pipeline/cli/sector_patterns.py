@@ -147,7 +147,8 @@ def _run_backtest(since: str | None, until: str | None, max_gap: timedelta):
     from vatsim_pipeline.storage.engine import engine_for
     from vatsim_pipeline.storage.reads import InvalidQuery, describe_error
     from vatsim_pipeline.storage.reads_base import newest_update
-    from vatsim_pipeline.storage.reads_forecast import airport_points, snapshot_times
+    from vatsim_pipeline.storage.airport_storage import airports_frame
+    from vatsim_pipeline.storage.reads_forecast import snapshot_times
     from vatsim_pipeline.storage.reads_history import resolve_window
     from vatsim_pipeline.storage.sector_patterns import max_stay
 
@@ -160,7 +161,7 @@ def _run_backtest(since: str | None, until: str | None, max_gap: timedelta):
                 raise UserError("forecast backtest: no feed update stored yet")
             start, end = resolve_window(since, until, newest)
             times = snapshot_times(connection, start, end)
-            airports = airport_points(connection)
+            airports = airports_frame(connection)
         forecasters = [make(engine, airports, max_stay()) for make in FORECASTERS]
         with tqdm(total=0, unit="anchor", file=click.get_text_stream("stderr")) as bar:
 

@@ -24,7 +24,8 @@ from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.resilience.retry import database_retry_policy
 from vatsim_pipeline.storage.occupancy_writes import sector_set
 from vatsim_pipeline.storage.reads_base import newest_update
-from vatsim_pipeline.storage.reads_forecast import airport_points, stored_load
+from vatsim_pipeline.storage.airport_storage import airports_frame
+from vatsim_pipeline.storage.reads_forecast import stored_load
 from vatsim_pipeline.storage.sector_patterns import replace_forecast, stored_sector_parents
 
 FORECASTS_GROUP = "forecasts"
@@ -59,7 +60,7 @@ def sector_forecast(
             connection,
             now,
             read_history=lambda times: stored_load(connection, [t.to_pydatetime() for t in times]),
-            airports=airport_points(connection),
+            airports=airports_frame(connection),
             locate=sectors.index.locate_many,
             parents=parents,
         )

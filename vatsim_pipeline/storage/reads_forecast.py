@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, column, func, inspect, select, table
+from sqlalchemy import Connection, func, select
 
 from vatsim_pipeline.storage.pattern_tables import sector_load
 from vatsim_pipeline.storage.schema import (
@@ -122,18 +122,3 @@ def stored_load(connection: Connection, starts: Sequence[datetime]) -> pd.DataFr
     frame = pd.DataFrame([tuple(r) for r in rows], columns=["sector_id", "bucket_start", "entries"])
     frame["bucket_start"] = pd.to_datetime(frame["bucket_start"], utc=True)
     return frame
-
-
-AIRPORTS = table("airports", column("icao"), column("latitude"), column("longitude"))
-
-
-def airport_points(connection: Connection) -> pd.DataFrame:
-    """icao, latitude, longitude of every stored VATSpy airport (the `airports` table of
-    the movements); empty before any is stored, when flights are flown ahead along their
-    heading instead of to their destination."""
-    if not inspect(connection).has_table("airports"):
-        return pd.DataFrame(columns=["icao", "latitude", "longitude"])
-    rows = connection.execute(
-        select(AIRPORTS.c.icao, AIRPORTS.c.latitude, AIRPORTS.c.longitude)
-    ).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["icao", "latitude", "longitude"])

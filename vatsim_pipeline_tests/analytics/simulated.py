@@ -12,10 +12,13 @@ from sqlalchemy import Engine
 from vatsim_pipeline.feed.parse import parse_data_feed
 from vatsim_pipeline.feed.simulator import Simulator
 from vatsim_pipeline.sectors.boundaries import Sector
+from vatsim_pipeline.sectors.airports import read_airports
+from vatsim_pipeline.storage.airport_storage import replace_airports
 from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline.storage.sessions import end_sessions
 from vatsim_pipeline.storage.writes import write_snapshot
+from vatsim_pipeline_tests.shared_data import shared_data
 from vatsim_pipeline_tests.storage.reads_support import real_sectors
 
 
@@ -35,10 +38,11 @@ def simulate_into(
     step_s: float = 60.0,
     seed: int = 7,
 ) -> list[datetime]:
-    """Store `hours` of simulated traffic from `start`, one snapshot per `step_s`;
-    returns the snapshot times."""
+    """Store the real sectors and VATSpy airports, then `hours` of simulated traffic
+    from `start`, one snapshot per `step_s`; returns the snapshot times."""
     stored, sector_set = sectors_and_index()
     replace_sectors(engine, stored, "test")
+    replace_airports(engine, read_airports(shared_data("VATSpy.dat")), "test")
     simulator = Simulator(
         pilots=pilots, controllers=controllers, seed=seed, start=start, daily_rhythm=True
     )
