@@ -110,12 +110,14 @@ def forecast_sector(sector: str, as_json: bool) -> None:
 
 
 def _duration(param: str, text: str) -> timedelta:
-    from vatsim_pipeline.storage.reads_history import DURATION, UNIT_SECONDS
+    import re
 
-    match = DURATION.match(text)
-    if not match or float(match.group(1)) <= 0:
+    from vatsim_pipeline.storage.reads_window import DURATION, UNIT_SECONDS
+
+    text = text.strip()
+    if not re.fullmatch(DURATION, text) or float(text[:-1]) <= 0:
         raise UserError(f"--{param}: {text!r} is not a duration such as 5m or 17m")
-    return timedelta(seconds=float(match.group(1)) * UNIT_SECONDS[match.group(2).lower()])
+    return timedelta(seconds=float(text[:-1]) * UNIT_SECONDS[text[-1]])
 
 
 @forecast_group.command("backtest")
@@ -144,12 +146,13 @@ def _run_backtest(since: str | None, until: str | None, max_gap: timedelta):
     from vatsim_pipeline.analytics.forecast_backtest import FORECASTERS, backtest
     from vatsim_pipeline.cli.query import shown_url
     from vatsim_pipeline.settings import Settings
+    from vatsim_pipeline.storage.airport_storage import airports_frame
     from vatsim_pipeline.storage.engine import engine_for
     from vatsim_pipeline.storage.reads import InvalidQuery, describe_error
     from vatsim_pipeline.storage.reads_base import newest_update
-    from vatsim_pipeline.storage.airport_storage import airports_frame
     from vatsim_pipeline.storage.reads_forecast import snapshot_times
     from vatsim_pipeline.storage.reads_history import resolve_window
+    from vatsim_pipeline.storage.reads_patterns import check_window
     from vatsim_pipeline.storage.sector_patterns import max_stay
 
     url = Settings.from_env().database_url
@@ -160,16 +163,24 @@ def _run_backtest(since: str | None, until: str | None, max_gap: timedelta):
             if newest is None:
                 raise UserError("forecast backtest: no feed update stored yet")
             start, end = resolve_window(since, until, newest)
+            check_window(start, end, None)
             times = snapshot_times(connection, start, end)
             airports = airports_frame(connection)
+        if len(times) < 2:
+            raise UserError(f"forecast backtest: {len(times)} snapshot(s) stored in the window")
         forecasters = [make(engine, airports, max_stay()) for make in FORECASTERS]
-        with tqdm(total=0, unit="anchor", file=click.get_text_stream("stderr")) as bar:
+        bars: list = []
 
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(tqdm(total=total, unit="anchor", file=click.get_text_stream("stderr")))
+            bars[0].update(done - bars[0].n)
 
+        try:
             return backtest(forecasters, times, max_gap=max_gap, progress=progress)
+        finally:
+            for bar in bars:
+                bar.close()
     except InvalidQuery as error:
         raise UserError(f"--{error.param}: {error.reason}") from None
     except ValueError as error:

@@ -22,9 +22,9 @@ from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.resources import DatabaseResource
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.resilience.retry import database_retry_policy
+from vatsim_pipeline.storage.airport_storage import airports_frame
 from vatsim_pipeline.storage.occupancy_writes import sector_set
 from vatsim_pipeline.storage.reads_base import newest_update
-from vatsim_pipeline.storage.airport_storage import airports_frame
 from vatsim_pipeline.storage.reads_forecast import stored_load
 from vatsim_pipeline.storage.sector_patterns import replace_forecast, stored_sector_parents
 

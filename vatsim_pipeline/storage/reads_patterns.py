@@ -95,7 +95,11 @@ def retention_limit(env: dict[str, str] | None = None) -> timedelta | None:
 
 
 def check_window(start: datetime, end: datetime, limit: timedelta | None) -> None:
-    """Refuse a window longer than the retention."""
+    """Refuse an inverted window, and one longer than the retention."""
+    if start >= end:
+        raise InvalidQuery(
+            "since", f"must be before until ({start.isoformat()} >= {end.isoformat()})"
+        )
     if limit is not None and end - start > limit:
         raise InvalidQuery(
             "since",

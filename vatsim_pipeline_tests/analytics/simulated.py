@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.feed.parse import parse_data_feed
 from vatsim_pipeline.feed.simulator import Simulator
-from vatsim_pipeline.sectors.boundaries import Sector
 from vatsim_pipeline.sectors.airports import read_airports
+from vatsim_pipeline.sectors.boundaries import Sector
 from vatsim_pipeline.storage.airport_storage import replace_airports
 from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
 from vatsim_pipeline.storage.sector_writes import replace_sectors
