@@ -43,22 +43,25 @@ DEMO_ENV = VATSIM_HOME="$(VATSIM_HOME)/demo" DAGSTER_HOME="$(VATSIM_HOME)/demo/d
 # `dagster dev` runs in DAGSTER_HOME, so that it does not find this folder's dagster.yaml
 # (a profile that init copies there) and warn that it is ignored; the warning that it is
 # superseded by `dg dev` (dagster-dg-cli, a scaffolding tool this project does not use)
-# asks nothing of a user and is silenced.
-DAGSTER_DEV = cd "$$DAGSTER_HOME" && "$(CURDIR)/$(BIN)/python" \
+# asks nothing of a user and is silenced. The daemon and the webserver print warnings and
+# errors only (their INFO lines, some 30 a minute, say that the sensor ticked); each run
+# prints its own summary lines (VATSIM_RUN_LOG_LEVEL), and the UI has everything.
+DAGSTER_DEV = echo "Dagster UI: http://127.0.0.1:$(PORT) (runs print their summaries here)"; \
+	cd "$$DAGSTER_HOME" && "$(CURDIR)/$(BIN)/python" \
 	-W 'ignore:Function `dev_command` is superseded:FutureWarning' \
-	-m dagster dev -w "$(CURDIR)/workspace.yaml" -h 127.0.0.1 -p $(PORT)
+	-m dagster dev -w "$(CURDIR)/workspace.yaml" -h 127.0.0.1 -p $(PORT) --log-level warning
 
 # Prepares DAGSTER_HOME and the data tables once, before any Dagster process starts (two
 # processes initialising a new SQLite instance at once can corrupt it).
 init: install
-	$(HOME_ENV) $(BIN)/vatsim-pipeline init --config "$(PROFILE_FILE)"
+	@$(HOME_ENV) $(BIN)/vatsim-pipeline init --config "$(PROFILE_FILE)"
 
 run: install
-	export $(HOME_ENV); \
+	@export $(HOME_ENV); \
 	$(BIN)/vatsim-pipeline init --config "$(PROFILE_FILE)" --port $(PORT) && $(DAGSTER_DEV)
 
 demo: install
-	export $(DEMO_ENV); \
+	@export $(DEMO_ENV); \
 	$(BIN)/vatsim-pipeline init --config dagster.yaml --port $(PORT) --port $(DEMO_PORT) || exit; \
 	$(BIN)/vatsim-pipeline feed-server --simulate --pilots $(DEMO_PILOTS) \
 		--controllers $(DEMO_CONTROLLERS) --port $(DEMO_PORT) & server=$$!; \

@@ -92,6 +92,7 @@ def _init_instance(home: Path) -> str:
             # Each storage creates its tables and stamps alembic when first opened.
             instance.get_runs(limit=1)
             instance.all_instigator_state()
+            _start_event_log_consumer(instance)
             return type(instance.run_storage).__name__
     except DagsterInvalidConfigError as error:
         reason = " ".join(str(error).split())
@@ -99,6 +100,24 @@ def _init_instance(home: Path) -> str:
     except Exception as error:  # a storage that cannot be reached: one line, exit 2
         reason = " ".join(str(error).split())[:300]
         raise UserError(f"DAGSTER_HOME {home}: cannot open the instance: {reason}") from None
+
+
+def _start_event_log_consumer(instance) -> None:
+    """Store the cursors the daemon's event log consumer starts from on a new instance, as
+    it would itself (the newest event: older ones are not retried), so that a first start
+    does not warn "No cursor for event type ..., ignoring older events": nothing to act on.
+    """
+    from dagster._daemon.auto_run_reexecution.event_log_consumer import (
+        DAGSTER_EVENT_TYPES,
+        _create_cursor_key,
+    )
+
+    keys = {_create_cursor_key(event_type) for event_type in DAGSTER_EVENT_TYPES}
+    stored = instance.daemon_cursor_storage.get_cursor_values(keys)
+    missing = keys - set(stored)
+    if missing:
+        newest = instance.event_log_storage.get_maximum_record_id() or 0
+        instance.daemon_cursor_storage.set_cursor_values(dict.fromkeys(missing, str(newest)))
 
 
 def _init_tables() -> str:

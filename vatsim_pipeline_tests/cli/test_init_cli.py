@@ -129,3 +129,4 @@ def test_a_daemon_on_a_fresh_home_loads_sectors_and_ingests(
     assert sectors[0].dagster_run.tags["dagster/sensor_name"] == "sectors_when_missing"
     text = log.read_text()
     assert "alembic" not in text.lower() and "more than one head" not in text
+    assert "No cursor for event type" not in text  # init stored the consumer's cursors
