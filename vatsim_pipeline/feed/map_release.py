@@ -9,8 +9,9 @@ radius around its label point, each airport's TRACON a circle of its approach ra
 (60 nm): rough shapes, but the simulated traffic flies inside them and the simulated
 controllers' callsigns staff them, which is all the demo needs.
 
-- `VATSpy.dat`: a `[FIRs]` line `ICAO|name|callsign prefix|boundary id` per FIR centre
-  (`EGTT|London Control|LON_S|EGTT-S`); no UIRs.
+- `VATSpy.dat`: an `[Airports]` line `ICAO|name|lat|lon|IATA|FIR|0` per airport (the
+  FIR is the nearest centre covering it), a `[FIRs]` line `ICAO|name|callsign
+  prefix|boundary id` per FIR centre (`EGTT|London Control|LON_S|EGTT-S`); no UIRs.
 - `Boundaries.geojson`: one Polygon feature per boundary id, properties as strings.
 - `TRACONBoundaries.geojson`: one feature per airport, `id` and `prefix` its callsign
   prefix (`JFK`), staffed by its APP and DEP positions.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from vatsim_pipeline.feed.airports import AIRPORTS, FIRS, Fir, offset
+from vatsim_pipeline.feed.airports import AIRPORTS, FIRS, Airport, Fir, distance_nm, offset
 
 ANNOUNCE_PATH = "/api/map_data/"
 FILES_PATH = "/map_data/"
@@ -82,12 +83,31 @@ def _boundary_ids() -> dict[Fir, str]:
     return ids
 
 
+def _airport_line(airport: Airport, ids: dict[Fir, str]) -> str:
+    """`ICAO|name|lat|lon|IATA|FIR|0`: the IATA code where the callsign prefix is one
+    (JFK), the FIR whose circle holds the airport, nearest centre first."""
+    iata = airport.prefix if len(airport.prefix) == 3 else ""
+    around = sorted(
+        (distance_nm(airport.latitude, airport.longitude, fir.latitude, fir.longitude), ids[fir])
+        for fir in FIRS
+    )
+    fir = next((fir_id for miles, fir_id in around if miles <= _radius(fir_id, ids)), "")
+    return (
+        f"{airport.icao}|{airport.name}|{airport.latitude}|{airport.longitude}|{iata}|{fir}|0"
+    )
+
+
+def _radius(fir_id: str, ids: dict[Fir, str]) -> float:
+    return next(fir.radius_nm for fir, given in ids.items() if given == fir_id)
+
+
 def _vatspy_dat(ids: dict[Fir, str]) -> bytes:
     lines = [
         "; VATSpy.dat of the vatsim-pipeline simulator's world, generated from",
         "; vatsim_pipeline/feed/airports.py (FIR centres as circles); not VATSpy data.",
         "[Countries]",
         "[Airports]",
+        *(_airport_line(airport, ids) for airport in AIRPORTS),
         "[FIRs]",
         *(f"{fir.icao}|{fir.name}|{fir.callsign.removesuffix('_CTR')}|{ids[fir]}" for fir in FIRS),
         "[UIRs]",
