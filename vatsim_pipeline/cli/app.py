@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "prune",
     "simulate",
     "init",
+    "airport_patterns",
 )
 
 
