@@ -22,7 +22,13 @@ from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.pattern_assets import sector_coverage, sector_load
 from vatsim_pipeline.defs.pattern_jobs import traffic_patterns_hourly, traffic_patterns_job
 from vatsim_pipeline.defs.resources import build_resources
-from vatsim_pipeline.defs.sector_assets import sectors, sectors_daily, sectors_job
+from vatsim_pipeline.defs.run_logging import run_loggers
+from vatsim_pipeline.defs.sector_assets import (
+    sectors,
+    sectors_daily,
+    sectors_job,
+    sectors_when_missing,
+)
 from vatsim_pipeline.defs.session_assets import (
     session_lifecycle,
     session_lifecycle_every_minute,
@@ -59,7 +65,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             traffic_patterns_job,
             forecast_job,
         ],
-        sensors=[vatsim_feed_sensor],
+        sensors=[vatsim_feed_sensor, sectors_when_missing],
         schedules=[
             pipeline_health_every_5_minutes,
             maintenance_hourly,
@@ -73,6 +79,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             "landed_io_manager": LandedSnapshotIOManager(),
         },
         executor=in_process_executor,
+        loggers=run_loggers(),
     )
 
 

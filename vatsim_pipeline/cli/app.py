@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "prune",
     "simulate",
     "sector_patterns",
+    "init",
     "airport_patterns",
 )
 
