@@ -15,6 +15,9 @@ classified `resource` failure: the skip reason says what and where, and the sens
 reports the `landing_writable` check failed (red in the UI, counted by the reports).
 A snapshot whose transceivers feed stayed broken is landed without radios, and its run
 is told why (`transceivers_missing`), so the stored snapshot says its radios are missing.
+While no new update lands for a minute it reports the `newest_snapshot_fresh` check
+failed, with its reason (see `table_checks.stale_feed_evaluation`): red in the UI, not a
+grey skip.
 """
 
 import os
@@ -36,6 +39,7 @@ from vatsim_pipeline.defs.ingest_job import ingest_job, ingest_run_config, inges
 from vatsim_pipeline.defs.landing_check import failed_landing, landing_failure, landing_works
 from vatsim_pipeline.defs.resources import FeedResource, LandingResource
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
+from vatsim_pipeline.defs.table_checks import stale_feed_evaluation
 from vatsim_pipeline.defs.tags import ERROR_SERVICE_TAG
 from vatsim_pipeline.feed.client import FeedUnavailable
 from vatsim_pipeline.feed.landing import LandedFile, land, landed_after
@@ -92,11 +96,18 @@ def vatsim_feed_sensor(
     reason = "; ".join(n for n in notes if n)
     if run_requests and reason:
         context.log.info(reason)
+    previous_tick = context.last_tick_completion_time
+    stale = stale_feed_evaluation(
+        cursor.last_landed,
+        now,
+        datetime.fromtimestamp(previous_tick, UTC) if previous_tick else None,
+        reason or "nothing to do",
+    )
     return SensorResult(
         run_requests=run_requests,
         skip_reason=None if run_requests else reason or "nothing to do",
         cursor=cursor.dump(),
-        asset_events=tick.checks,
+        asset_events=[*tick.checks, *([stale] if stale else [])],
     )
 
 
