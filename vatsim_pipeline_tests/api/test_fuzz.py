@@ -85,7 +85,8 @@ def test_schemathesis_finds_nothing(served: str, tmp_path: Path):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-12000:]
-    assert "No issues found" in output, output[-12000:]
+    # Warnings (e.g. most generated callsigns name no flight: 404) are no findings.
+    assert re.search(r"=+ (No issues found|\d+ warnings?) in ", output), output[-12000:]
     tested = re.search(r"Tested: (\d+)", output)
     assert tested is not None and int(tested.group(1)) == operations >= 13, output[-3000:]
     cases = re.search(r"(\d+) generated, (\d+) passed", output)
