@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from vatsim_pipeline.dashboard.assets import asset, load_assets
 from vatsim_pipeline.dashboard.registry import VIEWS, View
 from vatsim_pipeline.dashboard.responses import bytes_reply
+from vatsim_pipeline.settings import Settings
 from vatsim_pipeline.storage.reads import QueryService
 
 INDEX = "index.html"
@@ -22,8 +23,11 @@ def _index(template: bytes, views: tuple[View, ...]) -> bytes:
     return template.replace(VIEWS_MARK, listing)
 
 
-def dashboard_router(service: QueryService, views: tuple[View, ...] = VIEWS) -> APIRouter:
-    """The page and its views' routes over one query service."""
+def dashboard_router(
+    service: QueryService, settings: Settings | None = None, views: tuple[View, ...] = VIEWS
+) -> APIRouter:
+    """The page and its views' routes over one query service (a router provider of
+    `vatsim_pipeline.api.providers`; no setting changes the page)."""
     files = load_assets()
     page = asset(_index(files.pop(INDEX).body, views), ".html")
     router = APIRouter()
