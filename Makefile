@@ -14,6 +14,11 @@ DEMO_CONTROLLERS ?= 40
 DEMO_MAINTENANCE_CRON ?= */5 * * * *
 DEMO_RUN_RETENTION_DAYS ?= 0.007
 PYTEST_ARGS ?=
+# The dashboard and API of `make demo` (vatsim-pipeline serve).
+DASHBOARD_PORT ?= 8000
+DASHBOARD_URL := http://127.0.0.1:$(DASHBOARD_PORT)/
+# The browser tests drive Debian's chromium: Playwright cannot download its own here.
+CHROMIUM ?= /usr/bin/chromium
 
 INSTALLED := $(VENV)/.installed
 
@@ -45,13 +50,19 @@ demo: install
 	export VATSIM_HOME="$(VATSIM_HOME)/demo" DAGSTER_HOME="$(VATSIM_HOME)/demo/dagster_home" \
 		VATSIM_STATUS_URL="http://127.0.0.1:$(DEMO_PORT)/status.json" \
 		VATSIM_MAINTENANCE_CRON="$(DEMO_MAINTENANCE_CRON)" \
-		VATSIM_RUN_RETENTION_DAYS="$(DEMO_RUN_RETENTION_DAYS)"; \
+		VATSIM_RUN_RETENTION_DAYS="$(DEMO_RUN_RETENTION_DAYS)" \
+		VATSIM_DASHBOARD_URL="$(DASHBOARD_URL)"; \
 	$(BIN)/vatsim-pipeline feed-server --simulate --pilots $(DEMO_PILOTS) \
 		--controllers $(DEMO_CONTROLLERS) --port $(DEMO_PORT) & server=$$!; \
-	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/vatsim-pipeline serve --port $(DASHBOARD_PORT) & api=$$!; \
+	trap 'kill $$server $$api 2>/dev/null' EXIT INT TERM; \
+	echo "dashboard: $(DASHBOARD_URL)"; (sleep 15; echo "dashboard: $(DASHBOARD_URL)") & \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-test: install
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test: install $(CHROMIUM)
 	$(BIN)/ruff check vatsim_pipeline vatsim_pipeline_tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 
