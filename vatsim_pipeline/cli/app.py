@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "report",
     "dead_letters",
     "prune",
+    "simulate",
 )
 
 
