@@ -22,8 +22,8 @@ measured in the same run, so each figure is also printed as a ratio to it:
   server under the same load.
 
 The browser is Debian's chromium (`/usr/bin/chromium`, installed if missing) under
-Playwright. Figures go to `.vatsim/bench/dashboard.json` (or `--output`), never to a
-tracked file; the last line has the form
+Playwright. Figures go to `$VATSIM_HOME/bench/dashboard.json` (git-ignored; see
+`results_file.py`), or `--output`; the last line has the form
 `dashboard first-render <ms> ms  refresh <ms> ms  live-map <KB> KB  flights p95 <ms> ms`.
 
     .venv/bin/python bench/dashboard.py
@@ -32,7 +32,6 @@ tracked file; the last line has the form
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -48,6 +47,7 @@ from pathlib import Path
 
 import requests
 from queries import STEP_S, Traffic, fill
+from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import delete, func, select
 
@@ -59,7 +59,6 @@ from vatsim_pipeline.storage.schema import feed_snapshots, sectors
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-OUTPUT = REPOSITORY / ".vatsim" / "bench" / "dashboard.json"
 CHROMIUM = os.environ.get("VATSIM_BENCH_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
     "--headless",
@@ -313,7 +312,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--url", help="PostgreSQL server (default $VATSIM_DATABASE_URL)")
     parser.add_argument("--keep", action="store_true", help="keep the filled database")
     parser.add_argument("--reuse", metavar="NAME", help="measure this kept database again")
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="results JSON")
+    add_arguments(parser)
     args = parser.parse_args()
     if min(args.pilots, args.snapshots, args.renders, args.refreshes, args.seconds) < 1:
         parser.error("every count must be 1 or more")
@@ -349,21 +348,18 @@ def main() -> None:
         else:
             drop_database(server, name)
     report(full, floor)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
-        json.dumps(
-            {
-                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "parameters": {k: getattr(args, k) for k in ("pilots", "snapshots", "seed")},
-                "load_average": os.getloadavg()[0],
-                "data": data,
-                "full": full,
-                "floor": floor,
-            },
-            indent=2,
-        )
-        + "\n"
+    written = write_results(
+        results_path("dashboard.json", args),
+        {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "parameters": {k: getattr(args, k) for k in ("pilots", "snapshots", "seed")},
+            "load_average": os.getloadavg()[0],
+            "data": data,
+            "full": full,
+            "floor": floor,
+        },
     )
+    print(f"figures written to {written}")
     print(
         f"dashboard first-render {full['first_render_ms']['median']:.0f} ms  "
         f"refresh {full['refresh_task_ms']['median']:.0f} ms  "
