@@ -29,10 +29,13 @@ def mercator(lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def ring_path(lons: np.ndarray, lats: np.ndarray) -> str:
     """One closed ring as SVG path data. A ring cut at the antimeridian (a jump of more
     than 180 degrees) is unwrapped to continue past +-180 instead of striking across
-    the map."""
+    the map, then moved by whole turns so that its middle lies within +-180 (Eurasia,
+    starting at Chukotka, would otherwise unwind one world to the west)."""
     if len(lons) < 3:
         return ""
-    x, y = mercator(np.unwrap(lons, period=360.0), lats)
+    unwrapped = np.unwrap(lons, period=360.0)
+    middle = (unwrapped.min() + unwrapped.max()) / 2
+    x, y = mercator(unwrapped - 360.0 * np.round(middle / 360.0), lats)
     xi = np.rint(x).astype(np.int64)
     yi = np.rint(y).astype(np.int64)
     deltas = np.column_stack((np.diff(xi), np.diff(yi)))

@@ -47,6 +47,15 @@ def test_a_ring_across_the_antimeridian_continues_past_it():
     assert points[:, 0].max() > WORLD  # drawn east of +180, not across the map
 
 
+def test_a_ring_starting_across_the_antimeridian_stays_on_the_map():
+    # Starts at -179 (east of the line), then runs west of it: most of it lies near +170.
+    ring = [-179.0, 60.0, 170.0, 60.0, 160.0, 50.0, 170.0, 50.0, -179.0, 60.0]
+    (points,) = points_of(flat_rings_path([ring]))
+    lons = points[:, 0] / WORLD * 360 - 180
+    assert lons.min() == pytest.approx(160, abs=0.01)
+    assert lons.max() == pytest.approx(181, abs=0.01)
+
+
 def test_the_base_map_holds_every_ring_of_the_shipped_land():
     topology = orjson.loads((files("vatsim_pipeline.dashboard") / LAND).read_bytes())
     geometries = topology["objects"]["land"]["geometries"]

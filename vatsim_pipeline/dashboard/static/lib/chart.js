@@ -80,9 +80,9 @@ export function timeChart(canvas, { series, band = null, thresholds = [], unit =
     ctx.textAlign = "right";
     ctx.fillText(`${Math.round(v).toLocaleString("en")}${unit}`, pad.left - 4, y(v) + 3);
   }
-  ctx.textAlign = "center";
   for (let i = 0; i <= 4; i += 1) {
     const t = t0 + ((t1 - t0) * i) / 4;
+    ctx.textAlign = i === 0 ? "left" : i === 4 ? "right" : "center";
     ctx.fillText(timeLabel(t), x(t), height - 6);
   }
   if (bandPoints.length) {

@@ -63,6 +63,13 @@ export async function mount(section, ctx) {
     .then((land) => map.setLand(land));
   map.resize();
   new ResizeObserver(() => map.resize()).observe(stage);
+  // The view lives in the address (#map=zoom/lat/lon), so that a link shows the same.
+  const place = /map=([\d.]+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(location.hash);
+  if (place) map.setCenter(Number(place[3]), Number(place[2]), Number(place[1]));
+  map.onMove = () => {
+    const [lon, lat, zoom] = map.center();
+    history.replaceState(null, "", `#map=${zoom.toFixed(2)}/${lat.toFixed(3)}/${lon.toFixed(3)}`);
+  };
 
   // --- pan, zoom, hover, click -------------------------------------------------------
   let drag = null;

@@ -125,6 +125,20 @@ export class MapCanvas {
     };
   }
 
+  /** [lon, lat, zoom] of the view's centre (zoom 1: the world's width in view). */
+  center() {
+    const [lon, lat] = this.lonLatAt(this.width / 2, this.height / 2);
+    return [lon, lat, (this.view.scale * WORLD) / this.width];
+  }
+
+  /** Centre the view on lon/lat at `zoom`. */
+  setCenter(lon, lat, zoom) {
+    const scale = Math.max(this.minScale, Math.min((zoom * this.width) / WORLD, 400000 / WORLD));
+    const [x, y] = project(lon, lat);
+    this.view = { scale, x0: x - this.width / 2 / scale, y0: y - this.height / 2 / scale };
+    this.schedule();
+  }
+
   toScreen(x, y) {
     return [(x - this.view.x0) * this.view.scale, (y - this.view.y0) * this.view.scale];
   }
@@ -150,6 +164,7 @@ export class MapCanvas {
     requestAnimationFrame(() => {
       this.pending = false;
       this.draw();
+      if (this.onMove) this.onMove();
     });
   }
 
@@ -230,23 +245,10 @@ export class MapCanvas {
   drawTop() {
     const { ctx, px } = this._worldContext(this.top);
     const { rows, x, y } = this.flights;
-    if (this.track && this.track.points.length > 1) {
-      ctx.lineWidth = 2.2 * px;
-      ctx.lineCap = "round";
-      const { points, altitudes } = this.track;
-      for (let i = 1; i < points.length; i += 1) {
-        ctx.strokeStyle = altitudeColor(altitudes[i]);
-        ctx.beginPath();
-        ctx.moveTo(points[i - 1][0], points[i - 1][1]);
-        ctx.lineTo(points[i][0], points[i][1]);
-        ctx.stroke();
-      }
-    }
-    this.top.dataset.trackPoints = String(this.track ? this.track.points.length : 0);
     const paths = BUCKET_COLORS.map(() => new Path2D());
     const ground = new Path2D();
     const zoom = (this.view.scale * WORLD) / this.width;
-    const size = Math.max(3.2, Math.min(7, 2 + zoom)) * px;
+    const size = Math.max(3.2, Math.min(6, 2 + zoom)) * px;
     const { col } = this;
     for (let i = 0; i < rows.length; i += 1) {
       const row = rows[i];
@@ -275,6 +277,7 @@ export class MapCanvas {
       ctx.fillStyle = BUCKET_COLORS[i];
       ctx.fill(path);
     });
+    this.drawTrack(ctx, px);
     const selected = this.selectedIndex();
     if (selected >= 0) {
       ctx.strokeStyle = "#ffffff";
@@ -284,6 +287,29 @@ export class MapCanvas {
       ctx.stroke();
     }
     this.top.dataset.flightsDrawn = String(rows.length);
+  }
+
+  /** The selected flight's track over the flights: a dark casing, then each leg in the
+   * colour of its altitude. */
+  drawTrack(ctx, px) {
+    const points = this.track ? this.track.points : [];
+    this.top.dataset.trackPoints = String(points.length);
+    if (points.length < 2) return;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    points.forEach(([tx, ty], i) => (i ? ctx.lineTo(tx, ty) : ctx.moveTo(tx, ty)));
+    ctx.strokeStyle = "rgba(5, 10, 17, 0.9)";
+    ctx.lineWidth = 5 * px;
+    ctx.stroke();
+    ctx.lineWidth = 2.4 * px;
+    for (let i = 1; i < points.length; i += 1) {
+      ctx.strokeStyle = altitudeColor(this.track.altitudes[i]);
+      ctx.beginPath();
+      ctx.moveTo(points[i - 1][0], points[i - 1][1]);
+      ctx.lineTo(points[i][0], points[i][1]);
+      ctx.stroke();
+    }
   }
 
   selectedIndex() {
