@@ -156,7 +156,8 @@ def _live_rows(connection: Connection, cutoff: datetime) -> list[list[Any]]:
 
 
 def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[list[Any]]:
-    """Flights seen in cutoff..at, each at its latest position in that span."""
+    """Flights seen in cutoff..at, each at its latest position in that span (picked in
+    SQL, so that only one row per flight crosses the wire)."""
     candidates = connection.execute(
         select(*FLIGHT_IDENTITY)
         .where(flights.c.first_seen <= at, flights.c.last_seen >= cutoff)
@@ -165,7 +166,15 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
     latest: dict[int, Row] = {}
     for start in range(0, len(candidates), CHUNK):
         ids = [row.id for row in candidates[start : start + CHUNK]]
-        statement = (
+        newest_first = (
+            func.row_number()
+            .over(
+                partition_by=flight_positions.c.flight_id,
+                order_by=flight_positions.c.observed_at.desc(),
+            )
+            .label("newest_first")
+        )
+        in_window = (
             select(
                 flight_positions.c.flight_id,
                 flight_positions.c.observed_at,
@@ -174,21 +183,33 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
                 flight_positions.c.altitude,
                 flight_positions.c.groundspeed,
                 flight_positions.c.heading,
-                sector_assignments.c.sector_id,
-            )
-            .outerjoin(
-                sector_assignments,
-                and_(
-                    sector_assignments.c.flight_id == flight_positions.c.flight_id,
-                    sector_assignments.c.observed_at == flight_positions.c.observed_at,
-                ),
+                newest_first,
             )
             .where(
                 flight_positions.c.flight_id.in_(ids),
                 flight_positions.c.observed_at >= cutoff,
                 flight_positions.c.observed_at <= at,
             )
-            .order_by(flight_positions.c.flight_id, flight_positions.c.observed_at)
+            .subquery()
+        )
+        statement = (
+            select(
+                in_window.c.flight_id,
+                in_window.c.latitude,
+                in_window.c.longitude,
+                in_window.c.altitude,
+                in_window.c.groundspeed,
+                in_window.c.heading,
+                sector_assignments.c.sector_id,
+            )
+            .outerjoin(
+                sector_assignments,
+                and_(
+                    sector_assignments.c.flight_id == in_window.c.flight_id,
+                    sector_assignments.c.observed_at == in_window.c.observed_at,
+                ),
+            )
+            .where(in_window.c.newest_first == 1)
         )
         for position in connection.execute(statement):
             latest[position.flight_id] = position
