@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Row, and_, func, select
 
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
 from vatsim_pipeline.storage.reads_base import newest_update
+from vatsim_pipeline.storage.reads_history import TimeArgument, parse_time
 from vatsim_pipeline.storage.reads_sectors import STAFFING_COLUMNS, SUMMARY_COLUMNS, _as_sector
 from vatsim_pipeline.storage.schema import (
     controllers,
@@ -216,14 +217,16 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
     return [_row(flight, latest[flight.id]) for flight in candidates if flight.id in latest]
 
 
-def resolve_moment(
-    connection: Connection, at: datetime | None
-) -> tuple[datetime | None, bool]:
+def resolve_moment(connection: Connection, at: TimeArgument) -> tuple[datetime | None, bool]:
     """(the stored update to show, whether it is the newest): `at` None or at/after the
-    newest update is "now"; an earlier `at` is the newest update at or before it (None
-    before the first)."""
+    newest update is "now"; an earlier `at` (a datetime, an ISO text or a duration back
+    from the newest update) is the newest update at or before it (None before the
+    first)."""
     newest = newest_update(connection)
-    if newest is None or at is None or at >= newest:
+    if newest is None or at is None:
+        return newest, True
+    at = parse_time("at", at, newest)
+    if at >= newest:
         return newest, True
     before = connection.execute(
         select(func.max(feed_snapshots.c.update_timestamp)).where(
@@ -233,12 +236,18 @@ def resolve_moment(
     return before, False
 
 
-def flights_at(connection: Connection, at: datetime | None, window: timedelta) -> MapFlights:
+def _requested(connection: Connection, at: TimeArgument) -> datetime | None:
+    """The moment asked for, when nothing is stored at or before it."""
+    newest = newest_update(connection)
+    return None if at is None or newest is None else parse_time("at", at, newest)
+
+
+def flights_at(connection: Connection, at: TimeArgument, window: timedelta) -> MapFlights:
     """Every flight at `at` (None: now) in compact rows, by callsign."""
     moment, live = resolve_moment(connection, at)
     if moment is None:
         rows: list[list[Any]] = []
-        moment = at
+        moment = _requested(connection, at)
     elif live:
         rows = _live_rows(connection, moment - window)
     else:
@@ -253,14 +262,14 @@ def staffing_index(connection: Connection) -> StaffingIndex:
 
 
 def sector_status_at(
-    connection: Connection, at: datetime | None, window: timedelta, index: StaffingIndex
+    connection: Connection, at: TimeArgument, window: timedelta, index: StaffingIndex
 ) -> SectorStatus:
     """The sectors staffed at `at` (None: now) by the controllers online then, with the
     same callsign rules as `/api/sectors`. (Flights per sector need no read of their own:
     each map row names the sector of its position.)"""
     moment, live = resolve_moment(connection, at)
     if moment is None:
-        return SectorStatus(at=at, staffed={})
+        return SectorStatus(at=_requested(connection, at), staffed={})
     online = select(controllers.c.callsign, controllers.c.facility).where(
         controllers.c.kind == "controller",
         controllers.c.last_seen >= moment - window,
@@ -367,12 +376,12 @@ class MapReads:
             with connection.begin():
                 yield connection
 
-    def flights(self, at: datetime | None) -> MapFlights:
+    def flights(self, at: TimeArgument) -> MapFlights:
         """Every flight at `at` (None: now)."""
         with self._connection() as connection:
             return flights_at(connection, at, self.activity_window)
 
-    def status(self, at: datetime | None) -> tuple[SectorStatus, TimeRange, str]:
+    def status(self, at: TimeArgument) -> tuple[SectorStatus, TimeRange, str]:
         """Staffing at `at`, the stored span, and the tag of the stored sector set."""
         with self._connection() as connection:
             index = self.sectors.staffing(connection)

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vatsim_pipeline.dashboard.router import dashboard_router
+from vatsim_pipeline.cli.serve import build_app
+from vatsim_pipeline.settings import Settings
 from vatsim_pipeline.storage.engine import make_engine
 from vatsim_pipeline.storage.occupancy_writes import sector_set, update_occupancy
-from vatsim_pipeline.storage.reads import QueryService
 from vatsim_pipeline_tests.api import serving
 from vatsim_pipeline_tests.storage.reads_support import FILES, WINDOW, recorded_database
 from vatsim_pipeline_tests.storage.support import Key, key_of, raw, update_timestamp
@@ -48,20 +48,9 @@ def pilots_at(at: datetime) -> dict[Key, dict[str, Any]]:
 
 
 @contextmanager
-def dashboard_site(url: str) -> Iterator[str]:
-    """Base URL of the API with the dashboard over `url`, served by uvicorn on a free
-    port."""
-    from fastapi import FastAPI
-
-    from vatsim_pipeline.api import create_app
-
-    engine = make_engine(url)
-    service = QueryService(engine)
-    app = FastAPI()
-    app.include_router(dashboard_router(service, None))
-    app.mount("/", create_app(service))
-    try:
-        with serving(app) as base:
-            yield base
-    finally:
-        engine.dispose()
+def dashboard_site(url: str, home: Path) -> Iterator[str]:
+    """Base URL of the app `vatsim-pipeline serve` builds over `url` (the API with every
+    provided router, the dashboard's included), served by uvicorn on a free port."""
+    settings = Settings.from_env({"VATSIM_DATABASE_URL": url, "VATSIM_HOME": str(home)})
+    with serving(build_app(settings)) as base:
+        yield base

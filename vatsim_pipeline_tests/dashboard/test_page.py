@@ -24,10 +24,8 @@ WAIT_MS = 15000
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
-    with (
-        map_database(request.param, tmp_path_factory.mktemp("page")) as url,
-        dashboard_site(url) as base,
-    ):
+    folder = tmp_path_factory.mktemp("page")
+    with map_database(request.param, folder) as url, dashboard_site(url, folder) as base:
         yield base
 
 

@@ -25,10 +25,8 @@ LIVE_MAP_BUDGET = 300_000
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
-    with (
-        map_database(request.param, tmp_path_factory.mktemp("routes")) as url,
-        dashboard_site(url) as base,
-    ):
+    folder = tmp_path_factory.mktemp("routes")
+    with map_database(request.param, folder) as url, dashboard_site(url, folder) as base:
         yield base
 
 
@@ -130,6 +128,13 @@ def test_a_past_moment_over_http(site: str):
     body = ok(site, "/api/dashboard/map/flights", at="2024-11-22T12:48:41Z")
     assert datetime.fromisoformat(body["at"]) == TIMES[0]
     assert body["live"] is False
+    assert len(body["rows"]) == len(pilots_at(TIMES[0]))
+
+
+def test_a_moment_may_be_a_duration_back_from_the_newest_update(site: str):
+    body = ok(site, "/api/dashboard/map/flights", at="1m")
+    # 12:50:25 less a minute is 12:49:25: the update shown is the one of 12:48:40.
+    assert datetime.fromisoformat(body["at"]) == TIMES[0]
     assert len(body["rows"]) == len(pilots_at(TIMES[0]))
 
 

@@ -10,27 +10,55 @@ from __future__ import annotations
 
 import gzip
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
+from typing_extensions import TypedDict  # pydantic reads it on Python 3.11
 
+from vatsim_pipeline.api.parameters import TIME
+from vatsim_pipeline.api.responses import ERROR_RESPONSES
 from vatsim_pipeline.dashboard.basemap import land_path
 from vatsim_pipeline.dashboard.projection import WORLD, flat_rings_path
 from vatsim_pipeline.dashboard.responses import GZIP_LEVEL, bytes_reply, json_reply
 from vatsim_pipeline.storage.reads import QueryService
 from vatsim_pipeline.storage.reads_map import MapReads
+from vatsim_pipeline.storage.reads_window import TIME_HELP, TIME_PATTERN
 
-MomentQuery = Annotated[
-    datetime | None,
+At = Annotated[
+    str | None,
     Query(
-        description="The moment to show (ISO 8601, UTC unless zoned); absent or at/after "
-        "the newest stored update: now.",
-        examples=["2024-11-22T12:48:40Z"],
+        pattern=TIME_PATTERN,
+        **TIME,
+        description=f"The moment to show: {TIME_HELP} (back from the newest stored update). "
+        "Absent, or at or after the newest update: now; earlier: the newest update at or "
+        "before it.",
+        examples=["2024-11-22T12:48:40Z", "1h"],
     ),
 ]
+
+
+class MapFlightsReply(TypedDict):
+    """The flights at one moment, in compact rows."""
+
+    at: datetime | None
+    live: bool
+    columns: list[str]
+    rows: list[list[str | float | int | None]]
+
+
+class MapStatusReply(TypedDict):
+    """Staffing at one moment and the stored span."""
+
+    at: datetime | None
+    staffed: dict[str, list[str]]
+    oldest: datetime | None
+    newest: datetime | None
+    snapshots: int
+    sectors_tag: str
 
 
 @cache
@@ -40,38 +68,36 @@ def base_map() -> tuple[bytes, bytes]:
     return body, gzip.compress(body, GZIP_LEVEL)
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def map_router(service: QueryService) -> APIRouter:
     """The routes of the map view over the service's engine and activity window."""
     reads = MapReads(service.engine, service.activity_window)
-    router = APIRouter(prefix="/api/dashboard/map", tags=["dashboard"])
+    router = APIRouter(
+        prefix="/api/dashboard/map", tags=["dashboard"], responses={400: ERROR_RESPONSES[400]}
+    )
     drawn: dict = {}  # the boundaries as paths, JSON and gzipped, once per sector set
     lock = threading.Lock()
 
     @router.get(
         "/flights",
+        response_model=MapFlightsReply,
         summary="Flights at a moment, compact",
         description="Every flight active at the moment (seen within the activity window "
         "before it) at its latest position, by callsign: `rows` of values in `columns` "
         "order; `sector` is the most specific sector of the position (null when unknown).",
     )
-    def flights(request: Request, at: MomentQuery = None) -> Response:
-        return json_reply(request, reads.flights(_utc(at)))
+    def flights(request: Request, at: At = None) -> Response:
+        return json_reply(request, reads.flights(at))
 
     @router.get(
         "/status",
+        response_model=MapStatusReply,
         summary="Staffed sectors at a moment, and the stored span",
         description="`staffed`: sector id -> controller callsigns online at the moment; "
         "`oldest`/`newest`/`snapshots`: the stored feed updates (the playback range); "
         "`sectors_tag` changes whenever the stored sector set does.",
     )
-    def status(request: Request, at: MomentQuery = None) -> Response:
-        staffing, span, tag = reads.status(_utc(at))
+    def status(request: Request, at: At = None) -> Response:
+        staffing, span, tag = reads.status(at)
         return json_reply(
             request,
             {
@@ -86,6 +112,7 @@ def map_router(service: QueryService) -> APIRouter:
 
     @router.get(
         "/sectors",
+        response_model=list[tuple[str, str, str | None, str]],
         summary="Sector boundaries for drawing",
         description="`[id, kind, name, path]` per stored sector: the exterior rings, "
         "simplified (0.02 degrees), as SVG path data in Web Mercator world units (the "
@@ -105,6 +132,7 @@ def map_router(service: QueryService) -> APIRouter:
 
     @router.get(
         "/land",
+        response_class=PlainTextResponse,
         summary="The base map",
         description="Land (Natural Earth 1:50m via world-atlas) as SVG path data in "
         "Web Mercator world units (see `/api/dashboard/map/sectors`).",
