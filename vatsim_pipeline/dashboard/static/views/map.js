@@ -112,6 +112,9 @@ export async function mount(section, ctx) {
     const row = map.flightAt(event.clientX - box.left, event.clientY - box.top);
     select(row ? row[map.col.id] : null);
   });
+  top.addEventListener("pointerleave", () => {
+    tooltip.style.display = "none";
+  });
   top.addEventListener("dblclick", (event) => {
     const box = top.getBoundingClientRect();
     map.zoomAt(event.clientX - box.left, event.clientY - box.top, 2);
