@@ -2,6 +2,7 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.health_assets import (
     pipeline_health,
@@ -36,6 +37,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors,
             sector_occupancy,
             session_lifecycle,
+            *AIRPORT_PATTERN_ASSETS,
         ],
         asset_checks=TABLE_CHECKS,
         jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
