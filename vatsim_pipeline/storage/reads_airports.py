@@ -25,6 +25,7 @@ from vatsim_pipeline.storage.reads_base import (
     newest_update,
 )
 from vatsim_pipeline.storage.reads_history import TimeArgument, WindowPage, resolve_window
+from vatsim_pipeline.storage.reads_window import narrowed_window
 from vatsim_pipeline.storage.schema import flights
 from vatsim_pipeline.storage.traffic_schema import airport_movements, airport_traffic, route_flights
 
@@ -116,9 +117,7 @@ def pattern_window(
     now = newest_update(connection) or datetime.now(UTC)
     start, end = resolve_window(since, until, now)
     if narrow:
-        if limit is not None and end - start > limit:
-            start = end - limit
-        return min(start, end), end
+        return narrowed_window(start, end, limit)
     if start >= end:
         raise InvalidQuery(
             "since", f"must be before until ({start.isoformat()} >= {end.isoformat()})"
