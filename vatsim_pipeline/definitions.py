@@ -2,6 +2,7 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.health_assets import (
     pipeline_health,
@@ -37,7 +38,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sector_occupancy,
             session_lifecycle,
         ],
-        asset_checks=TABLE_CHECKS,
+        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS],
         jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
         sensors=[vatsim_feed_sensor],
         schedules=[

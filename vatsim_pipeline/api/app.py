@@ -39,6 +39,7 @@ from starlette.routing import Route
 
 from vatsim_pipeline.api.openapi import openapi_document
 from vatsim_pipeline.api.routes import ApiParameter, ApiRoute, Reply
+from vatsim_pipeline.archive.reader import ArchiveUnavailable
 from vatsim_pipeline.storage.reads import (
     ActiveController,
     ActiveFlight,
@@ -282,6 +283,9 @@ def _endpoint(route: ApiRoute):
             return _error(400, str(error))
         except NotFound as error:
             return _error(404, str(error))
+        except ArchiveUnavailable as error:
+            log.warning("%s: %s", request.url.path, error)
+            return _error(503, f"archive: {error}")
         except SQLAlchemyError as error:
             log.warning("%s: database unavailable: %s", request.url.path, describe_error(error))
             return _error(503, f"database unavailable: {describe_error(error)}")
