@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 ARCHIVE_VARIABLE = "VATSIM_ARCHIVE_DIR"
-ROW_GROUP_ROWS = 65_536
+ROW_GROUP_ROWS = 16_384
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 9
 TIME = pa.timestamp("us", tz="UTC")

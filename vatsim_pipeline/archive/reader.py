@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vatsim_pipeline.archive.layout import ARCHIVE_VARIABLE, archive_dir_from_env
@@ -28,6 +32,45 @@ def _path(archive_dir: Path | None, day: ArchivedDay) -> Path:
     return archive_dir / day.path
 
 
+OPEN_FILES = 64
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _values(column: pa.ChunkedArray) -> list:
+    """A column as Python values; times as aware UTC datetimes, built from integer
+    microseconds (pyarrow's own conversion looks the time zone up for every value)."""
+    if pa.types.is_timestamp(column.type):
+        return [
+            None if micros is None else EPOCH + timedelta(microseconds=micros)
+            for micros in column.cast(pa.int64()).to_pylist()
+        ]
+    return column.to_pylist()
+
+
+@lru_cache(maxsize=OPEN_FILES)
+def _opened(path: str, modified_ns: int) -> tuple[pq.ParquetFile, list[tuple[int, int]]]:
+    """The file, its footer read once, and each row group's flight_id range (a file
+    rewritten by a merge has a new modification time, and so a new entry)."""
+    parquet = pq.ParquetFile(path)
+    column = parquet.schema_arrow.get_field_index("flight_id")
+    ranges = []
+    for index in range(parquet.metadata.num_row_groups):
+        statistics = parquet.metadata.row_group(index).column(column).statistics
+        ranges.append((statistics.min, statistics.max))
+    return parquet, ranges
+
+
+def _read_flight(path: Path, flight_id: int, columns: Sequence[str]) -> pa.Table:
+    """The flight's rows of one file: only the row groups whose flight_id range holds it
+    (the rows are sorted by flight, so one or two of a day's hundred)."""
+    parquet, ranges = _opened(str(path), path.stat().st_mtime_ns)
+    groups = [i for i, (low, high) in enumerate(ranges) if low <= flight_id <= high]
+    if not groups:
+        return pa.table({name: [] for name in columns})
+    table = parquet.read_row_groups(groups, columns=[*columns, "flight_id"], use_threads=False)
+    return table.filter(pc.equal(table.column("flight_id"), flight_id))
+
+
 def flight_rows(
     days: Sequence[ArchivedDay],
     flight_id: int,
@@ -42,9 +85,7 @@ def flight_rows(
     for day in days:
         path = _path(archive_dir, day)
         try:
-            table = pq.read_table(
-                path, columns=list(columns), filters=[("flight_id", "=", flight_id)]
-            )
+            table = _read_flight(path, flight_id, columns)
         except FileNotFoundError as error:
             raise ArchiveUnavailable(
                 f"{path}: archived {day.table} of {day.day} is missing"
@@ -53,7 +94,7 @@ def flight_rows(
             raise ArchiveUnavailable(
                 f"{path}: archived {day.table} of {day.day} cannot be read: {error}"
             ) from error
-        rows.extend(zip(*(table.column(name).to_pylist() for name in columns), strict=True))
+        rows.extend(zip(*(_values(table.column(name)) for name in columns), strict=True))
     return rows
 
 

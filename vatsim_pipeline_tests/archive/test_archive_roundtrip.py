@@ -24,6 +24,7 @@ from vatsim_pipeline.storage.partitions import PARTITIONED, PARTITIONED_NAMES, l
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.api import get, ok, serving
+from vatsim_pipeline_tests.cli import refused
 from vatsim_pipeline_tests.shared_data import TRANSCEIVERS_FEED, sequence_files, shared_data
 
 DAY = date(2024, 11, 22)
@@ -151,7 +152,7 @@ def test_rows_stored_late_for_an_archived_day_merge_into_its_file(
 
 
 def test_a_missing_or_damaged_file_is_reported_and_refused(
-    engine: Engine, recorded: list[int], archive: Path
+    engine: Engine, database_url: str, recorded: list[int], archive: Path
 ) -> None:
     sweep_tables(engine, _retention(archive), now=NOW)
     days = all_archived(engine)
@@ -171,9 +172,9 @@ def test_a_missing_or_damaged_file_is_reported_and_refused(
     with serving(create_app(engine)) as base:
         response = get(base, f"/api/flights/{recorded[0]}/track")
     assert response.status_code == 503
-    assert response.json() == {
-        "error": f"archive: {positions}: archived flight_positions of 2024-11-22 is missing"
-    }
+    missing = f"archive: {positions}: archived flight_positions of 2024-11-22 is missing"
+    assert response.json() == {"error": missing}
+    assert refused(database_url, "flights", "track", str(recorded[0])) == f"error: {missing}"
 
 
 def test_without_an_archive_folder_days_are_deleted_as_before(
