@@ -2,6 +2,7 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.health_assets import (
@@ -15,7 +16,13 @@ from vatsim_pipeline.defs.io import LandedSnapshotIOManager
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.resources import build_resources
-from vatsim_pipeline.defs.sector_assets import sectors, sectors_daily, sectors_job
+from vatsim_pipeline.defs.run_logging import run_loggers
+from vatsim_pipeline.defs.sector_assets import (
+    sectors,
+    sectors_daily,
+    sectors_job,
+    sectors_when_missing,
+)
 from vatsim_pipeline.defs.session_assets import (
     session_lifecycle,
     session_lifecycle_every_minute,
@@ -37,10 +44,11 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors,
             sector_occupancy,
             session_lifecycle,
+            *AIRPORT_PATTERN_ASSETS,
         ],
         asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS],
         jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
-        sensors=[vatsim_feed_sensor],
+        sensors=[vatsim_feed_sensor, sectors_when_missing],
         schedules=[
             pipeline_health_every_5_minutes,
             maintenance_hourly,
@@ -52,6 +60,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             "landed_io_manager": LandedSnapshotIOManager(),
         },
         executor=in_process_executor,
+        loggers=run_loggers(),
     )
 
 

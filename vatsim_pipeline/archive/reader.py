@@ -98,6 +98,33 @@ def flight_rows(
     return rows
 
 
+def window_table(
+    days: Sequence[ArchivedDay],
+    since: datetime,
+    until: datetime,
+    columns: Sequence[str],
+    archive_dir: Path | None = None,
+) -> pa.Table:
+    """Every row of these archived days observed in [since, until), as one Arrow table
+    of `columns` (files in day order, each sorted by connection and time)."""
+    archive_dir = archive_dir if archive_dir is not None else archive_dir_from_env()
+    window = [("observed_at", ">=", since), ("observed_at", "<", until)]
+    tables = []
+    for day in days:
+        path = _path(archive_dir, day)
+        try:
+            tables.append(pq.read_table(path, columns=list(columns), filters=window))
+        except FileNotFoundError as error:
+            raise ArchiveUnavailable(
+                f"{path}: archived {day.table} of {day.day} is missing"
+            ) from error
+        except (OSError, ValueError) as error:
+            raise ArchiveUnavailable(
+                f"{path}: archived {day.table} of {day.day} cannot be read: {error}"
+            ) from error
+    return pa.concat_tables(tables) if tables else pa.table({})
+
+
 @dataclass(frozen=True)
 class FileProblem:
     """An archived day whose file is not what `archived_days` says."""

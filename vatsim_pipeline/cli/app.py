@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "dead_letters",
     "prune",
     "simulate",
+    "init",
+    "airport_patterns",
 )
 
 

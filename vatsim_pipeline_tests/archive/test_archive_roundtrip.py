@@ -6,9 +6,10 @@ file is reported and refused, never skipped."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -21,6 +22,7 @@ from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_tables
 from vatsim_pipeline.storage.archive_log import all_archived
 from vatsim_pipeline.storage.partitions import PARTITIONED, PARTITIONED_NAMES, list_partitions
+from vatsim_pipeline.storage.reads_tracks import track_frame
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.api import get, ok, serving
@@ -126,6 +128,29 @@ def test_a_past_day_moves_to_parquet_and_the_api_answers_the_same(
     dataset = ds.dataset(archive / "flight_positions", format="parquet", partitioning="hive")
     assert dataset.count_rows() == before_counts["flight_positions"]
     assert "day" in dataset.schema.names
+
+
+def _frame_rows(engine: Engine) -> list[tuple]:
+    """The analytics' frame of the whole day, as plain values (nulls as None)."""
+    start = datetime(2024, 11, 22, tzinfo=UTC)
+    with engine.connect() as connection:
+        frame = track_frame(connection, start, start + timedelta(days=1))
+    return [
+        tuple(None if pd.isna(value) else value for value in row)
+        for row in frame.astype(object).itertuples(index=False)
+    ]
+
+
+def test_the_analytics_frame_of_an_archived_day_is_the_same(
+    engine: Engine, recorded: list[int], archive: Path
+) -> None:
+    before = _frame_rows(engine)
+
+    sweep_tables(engine, _retention(archive), now=NOW)
+
+    assert _counts(engine)["flight_positions"] == 0
+    assert _frame_rows(engine) == before
+    assert len(before) > 3000
 
 
 def test_rows_stored_late_for_an_archived_day_merge_into_its_file(
