@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "dead_letters",
     "prune",
     "simulate",
+    "sector_patterns",
+    "init",
     "airport_patterns",
 )
 

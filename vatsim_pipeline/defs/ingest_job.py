@@ -1,4 +1,5 @@
-"""The ingest job: one feed update, landed and stored, then its sector occupancy.
+"""The ingest job: one feed update, landed and stored, then its sector occupancy, then
+the table checks (in the run that materializes their assets, so the UI shows them).
 
 The in-process executor matters: at one run every 15 s on 2 cores, a process per step
 (the default) cannot keep up.
@@ -12,6 +13,8 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
+from vatsim_pipeline.defs.run_logging import RUN_LOGGING
+from vatsim_pipeline.defs.table_checks import table_checks
 from vatsim_pipeline.defs.tags import INGEST_TAG, UPDATE_TIMESTAMP_TAG
 
 MAX_RUNTIME_S = 300
@@ -20,7 +23,9 @@ ingest_job = define_asset_job(
     "ingest_snapshot",
     selection=(
         AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy)
-    ).without_checks(),
+    ).without_checks()
+    | AssetSelection.checks(table_checks),
+    config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Store one VATSIM feed update: its landed payloads into every table.",
     tags={INGEST_TAG: "snapshot", "dagster/max_runtime": MAX_RUNTIME_S},
