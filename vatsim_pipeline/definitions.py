@@ -2,6 +2,7 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.defs.airport_forecast_assets import airport_forecast
 from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.forecast_assets import (
@@ -54,6 +55,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sector_coverage,
             sector_forecast,
             *AIRPORT_PATTERN_ASSETS,
+            airport_forecast,
         ],
         asset_checks=TABLE_CHECKS,
         jobs=[
