@@ -2,6 +2,7 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.health_assets import (
     pipeline_health,
@@ -36,8 +37,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors,
             sector_occupancy,
             session_lifecycle,
+            anomalies,
         ],
-        asset_checks=TABLE_CHECKS,
+        asset_checks=[*TABLE_CHECKS, active_anomalies],
         jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
         sensors=[vatsim_feed_sensor],
         schedules=[

@@ -1,0 +1,127 @@
+"""Reads of the `anomalies` table: listings for the CLI and the API, counts for the asset
+checks and the events report, and the flights other analytics may leave out."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Row, and_, func, or_, select, update
+
+from vatsim_pipeline.analytics.anomalies import POSITION_KINDS
+from vatsim_pipeline.storage.anomalies import anomalies
+
+ALERT_STATUSES = ("sent", "failed", "skipped")
+
+
+def as_record(row: Row) -> dict:
+    """An anomaly as JSON-ready values (times ISO, `trigger` parsed, `active` spelled out)."""
+    record = dict(row._mapping)
+    for name in ("started_at", "last_seen_at", "ended_at", "first_snapshot", "alerted_at"):
+        value = record.get(name)
+        record[name] = value.isoformat() if value is not None else None
+    record.pop("detected_at", None)
+    record["trigger"] = json.loads(record["trigger"])
+    record["active"] = record["ended_at"] is None
+    return record
+
+
+def list_anomalies(
+    connection: Connection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kinds: Collection[str] = (),
+    active: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict]:
+    """Anomalies overlapping [since, until], newest start first; `active` filters on
+    whether they are still seen in the newest snapshot."""
+    query = select(anomalies)
+    if since is not None:
+        query = query.where(or_(anomalies.c.ended_at.is_(None), anomalies.c.ended_at >= since))
+    if until is not None:
+        query = query.where(anomalies.c.started_at <= until)
+    if kinds:
+        query = query.where(anomalies.c.kind.in_(sorted(kinds)))
+    if active is True:
+        query = query.where(anomalies.c.ended_at.is_(None))
+    elif active is False:
+        query = query.where(anomalies.c.ended_at.is_not(None))
+    query = (
+        query.order_by(anomalies.c.started_at.desc(), anomalies.c.id).limit(limit).offset(offset)
+    )
+    return [as_record(row) for row in connection.execute(query)]
+
+
+def active_counts(connection: Connection) -> Counter[str]:
+    """Anomalies still seen in the newest snapshot, by kind."""
+    rows = connection.execute(
+        select(anomalies.c.kind, func.count())
+        .where(anomalies.c.ended_at.is_(None))
+        .group_by(anomalies.c.kind)
+    )
+    return Counter({kind: count for kind, count in rows})
+
+
+def flights_with_anomalies(
+    connection: Connection,
+    since: datetime,
+    until: datetime,
+    kinds: Collection[str] = POSITION_KINDS,
+) -> set[int]:
+    """Flights with an anomaly of `kinds` overlapping [since, until]: by default those
+    whose positions or speeds are not to be trusted (teleport, frozen), for analytics
+    that count flights or average speeds to leave out."""
+    rows = connection.scalars(
+        select(anomalies.c.flight_id)
+        .where(
+            anomalies.c.kind.in_(sorted(kinds)),
+            anomalies.c.flight_id.is_not(None),
+            anomalies.c.started_at <= until,
+            or_(anomalies.c.ended_at.is_(None), anomalies.c.ended_at >= since),
+        )
+        .distinct()
+    )
+    return set(rows)
+
+
+def pending_alerts(connection: Connection, kinds: Collection[str], limit: int) -> list[dict]:
+    """Anomalies of `kinds` not yet handled by the alert sensor, oldest first."""
+    rows = connection.execute(
+        select(anomalies)
+        .where(anomalies.c.alert_status.is_(None), anomalies.c.kind.in_(sorted(kinds)))
+        .order_by(anomalies.c.id)
+        .limit(limit)
+    )
+    return [as_record(row) for row in rows]
+
+
+def mark_alert(
+    engine: Engine, anomaly_id: int, status: str, at: datetime, error: str | None = None
+) -> None:
+    """Record what became of an anomaly's alert (`sent`, `failed` or `skipped`)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(anomalies)
+            .where(anomalies.c.id == anomaly_id)
+            .values(alert_status=status, alerted_at=at, alert_error=error)
+        )
+
+
+def alert_counts(connection: Connection, since: datetime, until: datetime) -> dict[str, int]:
+    """Alerts sent, failed (could not be delivered) and skipped in [since, until]."""
+    rows = connection.execute(
+        select(anomalies.c.alert_status, func.count())
+        .where(
+            anomalies.c.alert_status.is_not(None),
+            and_(anomalies.c.alerted_at >= since, anomalies.c.alerted_at <= until),
+        )
+        .group_by(anomalies.c.alert_status)
+    )
+    counts = dict.fromkeys(ALERT_STATUSES, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
