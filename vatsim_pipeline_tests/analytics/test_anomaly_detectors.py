@@ -128,7 +128,7 @@ def test_intervals_are_runs_of_consecutive_flagged_observations() -> None:
 def test_thresholds_from_the_environment() -> None:
     assert Thresholds.from_env({}) == DEFAULT
     assert Thresholds.from_env({"VATSIM_ANOMALY_FROZEN_S": "600"}).frozen_s == 600
-    with pytest.raises(ValueError, match="^VATSIM_ANOMALY_FROZEN_S: 'soon' is not a number$"):
+    with pytest.raises(ValueError, match=r"^VATSIM_ANOMALY_FROZEN_S: 'soon' is not a number$"):
         Thresholds.from_env({"VATSIM_ANOMALY_FROZEN_S": "soon"})
-    with pytest.raises(ValueError, match="^VATSIM_ANOMALY_STALE_FEED_S: '-1' must be"):
+    with pytest.raises(ValueError, match=r"^VATSIM_ANOMALY_STALE_FEED_S: '-1' must be"):
         Thresholds.from_env({"VATSIM_ANOMALY_STALE_FEED_S": "-1"})
