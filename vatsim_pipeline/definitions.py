@@ -2,6 +2,8 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.alerts.settings import AlertSettings
+from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
 from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.health_assets import (
@@ -28,6 +30,7 @@ from vatsim_pipeline.settings import Settings
 def build_definitions(settings: Settings | None = None) -> Definitions:
     """Wire the rooms together; `settings` defaults to the environment."""
     settings = settings or Settings.from_env()
+    AlertSettings.from_env()  # a malformed webhook URL refuses to load, naming the variable
     return Definitions(
         assets=[
             landed_snapshot,
@@ -41,7 +44,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         ],
         asset_checks=[*TABLE_CHECKS, active_anomalies],
         jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
-        sensors=[vatsim_feed_sensor],
+        sensors=[vatsim_feed_sensor, anomaly_alerts],
         schedules=[
             pipeline_health_every_5_minutes,
             maintenance_hourly,

@@ -6,19 +6,21 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, Row, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, Select, and_, func, or_, select, update
 
-from vatsim_pipeline.analytics.anomalies import POSITION_KINDS
+from vatsim_pipeline.analytics.anomalies import KINDS, POSITION_KINDS
 from vatsim_pipeline.storage.anomalies import anomalies
+from vatsim_pipeline.storage.reads_base import InvalidQuery, check_page, newest_update
+from vatsim_pipeline.storage.reads_history import TimeArgument, resolve_window
 
 ALERT_STATUSES = ("sent", "failed", "skipped")
 
 
 def as_record(row: Row) -> dict:
     """An anomaly as JSON-ready values (times ISO, `trigger` parsed, `active` spelled out)."""
-    record = dict(row._mapping)
+    record = {str(key): value for key, value in row._mapping.items()}
     for name in ("started_at", "last_seen_at", "ended_at", "first_snapshot", "alerted_at"):
         value = record.get(name)
         record[name] = value.isoformat() if value is not None else None
@@ -26,6 +28,56 @@ def as_record(row: Row) -> dict:
     record["trigger"] = json.loads(record["trigger"])
     record["active"] = record["ended_at"] is None
     return record
+
+
+def anomaly_page(
+    connection: Connection,
+    *,
+    since: TimeArgument = None,
+    until: TimeArgument = None,
+    kinds: Collection[str] = (),
+    active: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict:
+    """The anomalies of a window as the CLI and the API answer: `since` and `until` are
+    ISO times or durations before the newest update (default: its last 24 hours)."""
+    check_page(limit, offset)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise InvalidQuery("kind", f"{', '.join(unknown)} is not one of {', '.join(KINDS)}")
+    start, end = resolve_window(since, until, newest_update(connection) or datetime.now(UTC))
+    filters = {"since": start, "until": end, "kinds": kinds, "active": active}
+    total = connection.scalar(select(func.count()).select_from(_listing(**filters).subquery()))
+    return {
+        "since": start.isoformat(),
+        "until": end.isoformat(),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": list_anomalies(connection, **filters, limit=limit, offset=offset),
+    }
+
+
+def _listing(
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    kinds: Collection[str],
+    active: bool | None,
+) -> Select:
+    query = select(anomalies)
+    if since is not None:
+        query = query.where(or_(anomalies.c.ended_at.is_(None), anomalies.c.ended_at >= since))
+    if until is not None:
+        query = query.where(anomalies.c.started_at <= until)
+    if kinds:
+        query = query.where(anomalies.c.kind.in_(sorted(kinds)))
+    if active is True:
+        query = query.where(anomalies.c.ended_at.is_(None))
+    elif active is False:
+        query = query.where(anomalies.c.ended_at.is_not(None))
+    return query
 
 
 def list_anomalies(
@@ -40,17 +92,7 @@ def list_anomalies(
 ) -> list[dict]:
     """Anomalies overlapping [since, until], newest start first; `active` filters on
     whether they are still seen in the newest snapshot."""
-    query = select(anomalies)
-    if since is not None:
-        query = query.where(or_(anomalies.c.ended_at.is_(None), anomalies.c.ended_at >= since))
-    if until is not None:
-        query = query.where(anomalies.c.started_at <= until)
-    if kinds:
-        query = query.where(anomalies.c.kind.in_(sorted(kinds)))
-    if active is True:
-        query = query.where(anomalies.c.ended_at.is_(None))
-    elif active is False:
-        query = query.where(anomalies.c.ended_at.is_not(None))
+    query = _listing(since=since, until=until, kinds=kinds, active=active)
     query = (
         query.order_by(anomalies.c.started_at.desc(), anomalies.c.id).limit(limit).offset(offset)
     )
