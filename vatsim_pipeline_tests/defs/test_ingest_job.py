@@ -56,6 +56,7 @@ def test_ingest_job_stores_a_snapshot_and_reports_rows_per_table(vatsim_env, eng
         "controllers",
         "transceivers",
         "prefiles",
+        "anomalies",
     }
     assert metadata["flights"]["rows_inserted"] == len(raw["pilots"])
     assert metadata["flights"]["positions_inserted"] == len(raw["pilots"])
