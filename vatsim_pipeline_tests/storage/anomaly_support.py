@@ -55,7 +55,8 @@ def ingest(
 ) -> None:
     """Store and detect each payload in the order given."""
     for path in paths:
-        snapshot = parse_data_feed(path.read_bytes())
+        raw = path.read_bytes()
+        snapshot = parse_data_feed(gzip.decompress(raw) if path.suffix == ".gz" else raw)
         landed = LandedFiles(fetched_at=(fetched_at or {}).get(path.name))
         write_snapshot(engine, snapshot, landed)
         detect_snapshot(engine, snapshot.update_timestamp)

@@ -174,9 +174,7 @@ def _fill(engine: Engine) -> None:
 @contextmanager
 def history_database(backend: str, folder: Path) -> Iterator[str]:
     """URL of a new database holding FLIGHTS, VISITS and the STORED_SECTORS."""
-    url = (
-        f"sqlite:///{folder / 'history.db'}" if backend == "sqlite" else fresh_postgres_database()
-    )
+    url = f"sqlite:///{folder / 'history.db'}" if backend == "sqlite" else fresh_postgres_database()
     engine = make_engine(url)
     try:
         migrate(engine)
