@@ -12,6 +12,7 @@ the end, so the data tables of the database are never touched.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from results_file import add_arguments, results_path, write_results
 from sqlalchemy import Engine, event, text
 
 from vatsim_pipeline.feed.models import Snapshot
@@ -50,7 +52,6 @@ REPETITIONS = 7
 REPETITIONS_10X = 3
 PILOTS_10X = 15_000
 UNICOM_HZ = 122_800_000
-RESULTS = REPOSITORY / "bench" / "results" / "ingest.json"
 FLOOR_TABLES = (flights, flight_positions, controllers, transceivers, prefiles)
 
 try:
@@ -306,14 +307,14 @@ def _figures(runs: list[dict]) -> dict:
     }
 
 
-def write_results(results: dict) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n")
-    partial.replace(RESULTS)
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
+    args = parse_args()
     url = database_url()
     load = os.getloadavg()
     document = json.loads(shared_data(PAYLOAD).read_bytes())
@@ -348,7 +349,8 @@ def main() -> None:
     print(f"load average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end")
     print(f"ingest-10x {median(runs_10x['steady'])} ms  ({_cpu(runs_10x['steady'])})")
     ratio = round(steady / copy, 2)
-    write_results(
+    written = write_results(
+        results_path("ingest.json", args),
         {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "payload": PAYLOAD,
@@ -367,8 +369,9 @@ def main() -> None:
             "ingest_10x_steady_ms": _figures(runs_10x["steady"]),
             "ingest_10x_inserts_ms": _figures(runs_10x["inserts"]),
             "copy_floor_10x_ms": _figures(floor_10x),
-        }
+        },
     )
+    print(f"figures written to {written}")
     print(f"ingest {steady} ms  copy-floor {copy} ms  ratio {ratio}")
 
 

@@ -19,9 +19,10 @@ through the query service with random realistic parameters, shuffled, after a wa
 
 It prints p50, p95 and max per query, the floor (a `SELECT 1` round trip, p50) and each
 p50 as a multiple of it, and the indexes each plan uses (`--explain` prints the plans).
-Figures go to `results/queries.json` (or `--output`); the last line has the form
-`queries track p95 <ms> ms  active p95 <ms> ms`. The database is dropped unless `--keep`;
-`--reuse NAME` measures a kept database again without filling it.
+Figures go to `$VATSIM_HOME/bench/queries.json` (`--record`: bench/results/, or
+`--output`); the last line has the form `queries track p95 <ms> ms  active p95 <ms> ms`.
+The database is dropped unless `--keep`; `--reuse NAME` measures a kept database again
+without filling it.
 
     .venv/bin/python bench/queries.py
 """
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import Engine, event, text
 
@@ -53,8 +55,6 @@ from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.partitions import ensure_day_partitions
 from vatsim_pipeline.storage.reads import QueryService
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-RESULTS = REPOSITORY / "bench" / "results" / "queries.json"
 STEP_S = 15
 SNAPSHOTS_PER_COPY = 240  # an hour of positions per COPY
 WARM_UP = 5
@@ -663,13 +663,6 @@ def report(figures: dict) -> None:
         )
 
 
-def write_results(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    partial.replace(path)
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pilots", type=int, default=1500, help="concurrent pilots (1500)")
@@ -681,7 +674,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", metavar="NAME", help="measure this kept database again")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="results JSON")
+    add_arguments(parser)
     args = parser.parse_args()
     if min(args.pilots, args.snapshots, args.repeat) < 1 or args.history_days < 0:
         parser.error("--pilots, --snapshots and --repeat must be 1 or more, --history-days 0+")
@@ -743,7 +736,8 @@ def main() -> None:
         "data": data,
         **figures,
     }
-    write_results(args.output, results)
+    written = write_results(results_path("queries.json", args), results)
+    print(f"figures written to {written}")
     track, active = figures["queries"]["track"]["p95_ms"], figures["queries"]["active"]["p95_ms"]
     print(f"queries track p95 {track:.1f} ms  active p95 {active:.1f} ms")
 

@@ -18,15 +18,14 @@ at the end: no existing table is touched.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
+from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import text
 
@@ -36,8 +35,6 @@ from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.schema import metadata
 from vatsim_pipeline.storage.writes import write_snapshot
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-RESULTS = REPOSITORY / "bench" / "results" / "scale.json"
 TODAY = {"pilots": 1500, "controllers": 150}
 FACTORS = (1, 5, 10)
 WARM_UP_SNAPSHOTS = 2
@@ -94,17 +91,11 @@ def measure_factor(engine, factor: int, snapshots: int, seed: int) -> dict:
     }
 
 
-def write_results(results: dict) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n")
-    partial.replace(RESULTS)
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--snapshots", type=int, default=5, help="timed snapshots each (5)")
     parser.add_argument("--seed", type=int, default=11)
+    add_arguments(parser)
     return parser.parse_args()
 
 
@@ -133,7 +124,8 @@ def main() -> None:
         engine.dispose()
         drop_database(admin, name)
     growth = round(figures[-1]["ms_per_1000_rows"] / figures[0]["ms_per_1000_rows"], 2)
-    write_results(
+    written = write_results(
+        results_path("scale.json", args),
         {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "postgresql": server,
@@ -143,8 +135,9 @@ def main() -> None:
             "snapshots_timed": args.snapshots,
             "factors": figures,
             "per_row_growth": growth,
-        }
+        },
     )
+    print(f"figures written to {written}")
     totals = {figure["factor"]: figure["median_ms"]["total"] for figure in figures}
     print(
         f"scale 1x {totals[1]:.0f} ms  5x {totals[5]:.0f} ms  10x {totals[10]:.0f} ms  "

@@ -29,7 +29,6 @@ database and the temporary folder are removed unless `--keep`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -46,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
@@ -60,7 +60,6 @@ except ImportError:
     psutil = None
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-RESULTS = REPOSITORY / "bench" / "results"
 PROFILE = REPOSITORY / "vatsim_pipeline" / "deploy" / "dagster.postgres.yaml"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TARGET_CAPTURED = 1.0
@@ -426,15 +425,6 @@ def rounded(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def write_results(name: str, results: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / name
-    partial = path.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    partial.replace(path)
-    return path
-
-
 def machine() -> dict:
     model = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -463,6 +453,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sample-every", type=float, default=1.0, help="seconds (1)")
     parser.add_argument("--drain", type=float, default=120.0, help="max seconds to wait (120)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the folder")
+    add_arguments(parser)
     return parser.parse_args()
 
 
@@ -758,8 +749,9 @@ def main() -> None:
         results = measure(soak)
     finally:
         soak.cleanup()
-    path = write_results("soak-accelerated.json" if args.accelerated else "soak.json", results)
-    print(f"figures in {path.relative_to(REPOSITORY)}")
+    name = "soak-accelerated.json" if args.accelerated else "soak.json"
+    path = write_results(results_path(name, args), results)
+    print(f"figures written to {path}")
     report(results)
 
 

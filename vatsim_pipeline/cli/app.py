@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "dead_letters",
     "prune",
     "anomalies",
+    "simulate",
 )
 
 

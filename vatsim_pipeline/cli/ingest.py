@@ -19,11 +19,13 @@ QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 @dataclass(frozen=True)
 class RecordedPayload:
-    """A data-feed file to ingest, with the timestamp read from its head."""
+    """A data-feed file to ingest, with the timestamp read from its head and the
+    transceivers file fetched with it, if any."""
 
     path: Path
     update_timestamp: datetime | None
     problem: str | None = None
+    transceivers: Path | None = None
 
 
 def _expand(paths: tuple[str, ...]) -> list[Path]:
@@ -42,9 +44,18 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def _sibling_transceivers(path: Path) -> Path | None:
+    """`transceivers-data<rest>` beside `vatsim-data<rest>`: how `simulate` pairs them."""
+    if not path.name.startswith("vatsim-data"):
+        return None
+    sibling = path.with_name("transceivers-data" + path.name.removeprefix("vatsim-data"))
+    return sibling if sibling.is_file() else None
+
+
 def _inspect(path: Path) -> RecordedPayload:
     try:
-        return RecordedPayload(path, snapshot_timestamp(path.read_bytes()))
+        stamp = snapshot_timestamp(path.read_bytes())
+        return RecordedPayload(path, stamp, transceivers=_sibling_transceivers(path))
     except PayloadError as error:
         return RecordedPayload(path, None, str(error))
     except OSError as error:
@@ -61,6 +72,8 @@ def _inspect(path: Path) -> RecordedPayload:
 )
 def ingest(files: tuple[str, ...], transceivers_file: str | None) -> None:
     """Ingest recorded data-feed FILES (or folders of them), in any order.
+
+    A `transceivers-data<rest>` file beside `vatsim-data<rest>` is ingested with it.
 
     Each file becomes one run of the ingest job in the Dagster instance ($DAGSTER_HOME),
     stored into $VATSIM_DATABASE_URL (default: the embedded SQLite).
@@ -86,7 +99,10 @@ def ingest(files: tuple[str, ...], transceivers_file: str | None) -> None:
             failed.append(f"{payload.path}: {payload.problem}")
             continue
         run_config = {
-            **ingest_run_config(str(payload.path), transceivers_file),
+            **ingest_run_config(
+                str(payload.path),
+                transceivers_file or (payload.transceivers and str(payload.transceivers)),
+            ),
             **QUIET_LOGGERS,
         }
         result = job.execute_in_process(

@@ -56,6 +56,7 @@ from vatsim_pipeline.feed.airports import (
     distance_nm,
     unit_vector,
 )
+from vatsim_pipeline.feed.rhythm import local_activity, network_share
 
 MAX_TICK_S = 15.0
 CLIMB_FT_PER_NM = 320.0
@@ -396,7 +397,10 @@ class Simulator:
 
     `pilots` and `controllers` are the populations to keep (ATIS connections come on top
     of the controllers); `start` is the simulated time of the first snapshot (now when
-    omitted). Attributes worth reading: `flights`, `pending` (prefiled, not connected yet),
+    omitted). With `daily_rhythm`, `pilots` and `controllers` are the populations of the
+    busiest hour: they follow `rhythm.network_share` over the day, and departures favour
+    airports in their local daytime (`rhythm.local_activity`). Attributes worth reading:
+    `flights`, `pending` (prefiled, not connected yet),
     `sessions` and `stats` (connections, completed flights, drops, log-ons so far).
     """
 
@@ -406,15 +410,22 @@ class Simulator:
         controllers: int = 150,
         seed: int = 0,
         start: datetime | None = None,
+        daily_rhythm: bool = False,
     ) -> None:
         if pilots < 0 or controllers < 0:
             raise ValueError("pilots and controllers cannot be negative")
-        self.target_pilots = pilots
+        self.peak_pilots = pilots
+        self.daily_rhythm = daily_rhythm
+        self.peak_controllers = controllers
         self.target_controllers = controllers
         self.seed = seed
         self.rng = random.Random(seed)
         moment = (start or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
         self.now_us = (moment - EPOCH) // timedelta(microseconds=1)
+        self._departure_weights = _CUMULATIVE_WEIGHTS
+        self._weights_for_us = -1
+        self.target_pilots = pilots
+        self._follow_rhythm()
         self.stations = atc_stations(controllers)
         self._station_weights = list(
             itertools.accumulate(FACILITY_WEIGHTS[s.facility] for s in self.stations)
@@ -427,11 +438,11 @@ class Simulator:
         self._cids: set[int] = set()
         self._callsigns: set[str] = set()
         self._staffed: set[str] = set()
-        for _ in range(pilots):
+        for _ in range(self.target_pilots):
             self._connect(self._new_flight(), midway=True)
-        for _ in range(round(pilots * PREFILE_SHARE)):
+        for _ in range(round(self.target_pilots * PREFILE_SHARE)):
             self.pending.append(self._prefiled_flight())
-        for _ in range(controllers):
+        for _ in range(self.target_controllers):
             self._log_on(already_for_s=self.rng.uniform(0, 7200))
 
     @property
@@ -461,7 +472,24 @@ class Simulator:
 
     # -- how the population changes -------------------------------------------------------
 
+    def _follow_rhythm(self) -> None:
+        """With a daily rhythm: the population target and the departure airport weights
+        of this moment, recomputed once per simulated quarter hour."""
+        quarter_us = 15 * MINUTE_US
+        if not self.daily_rhythm or self.now_us // quarter_us == self._weights_for_us:
+            return
+        self._weights_for_us = self.now_us // quarter_us
+        now = self.now
+        self.target_pilots = round(self.peak_pilots * network_share(now))
+        self.target_controllers = round(self.peak_controllers * network_share(now))
+        self._departure_weights = list(
+            itertools.accumulate(
+                REGION_WEIGHTS[a.region] * local_activity(a.longitude, now) for a in AIRPORTS
+            )
+        )
+
     def _tick(self, seconds: float) -> None:
+        self._follow_rhythm()
         now, rng = self.now_us, self.rng
         staying, drop_chance = [], seconds / DROP_MEAN_S
         for flight in self.flights:
@@ -561,7 +589,7 @@ class Simulator:
 
     def _new_flight(self) -> Flight:
         rng = self.rng
-        dep = rng.choices(AIRPORTS, cum_weights=_CUMULATIVE_WEIGHTS)[0]
+        dep = rng.choices(AIRPORTS, cum_weights=self._departure_weights)[0]
         nearby, *by_class = _DESTINATIONS[dep.icao]
         if nearby and rng.random() < 0.08:
             flight = self._flight_between(dep, rng.choice(nearby), GA_AIRCRAFT)
