@@ -51,7 +51,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
 
 from vatsim_pipeline.defs.feed_sensor import SENSOR_INTERVAL_S
-from vatsim_pipeline.feed.landing import DATA_PREFIX, STAMP_FORMAT
+from vatsim_pipeline.feed.landing import DATA_PREFIX, stamp_of
 from vatsim_pipeline.feed.parse import parse_timestamp
 
 try:
@@ -345,10 +345,10 @@ def stored_rows(engine: Engine) -> dict[datetime, datetime]:
 def landed_at(landing_dir: Path) -> dict[datetime, float]:
     """When the sensor landed each update: its data file's modification time."""
     found = {}
-    for path in landing_dir.glob(f"????-??-??/{DATA_PREFIX}*.json"):
-        stamp = path.name.removeprefix(DATA_PREFIX).removesuffix(".json")
-        moment = datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=UTC)
-        found[moment] = path.stat().st_mtime
+    for path in landing_dir.glob(f"????-??-??/{DATA_PREFIX}*"):
+        moment = stamp_of(path.name, DATA_PREFIX)
+        if moment is not None:
+            found[moment] = path.stat().st_mtime
     return found
 
 

@@ -5,6 +5,7 @@ from dagster import Definitions, JobDefinition, in_process_executor
 from vatsim_pipeline.alerts.settings import AlertSettings
 from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
 from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
+from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.health_assets import (
     pipeline_health,
@@ -41,6 +42,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sector_occupancy,
             session_lifecycle,
             anomalies,
+            *AIRPORT_PATTERN_ASSETS,
         ],
         asset_checks=[*TABLE_CHECKS, active_anomalies],
         jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],

@@ -1,337 +1,98 @@
-"""The read-only HTTP API: a Starlette app over the query service, served by uvicorn.
+"""The read-only HTTP API: a FastAPI app over the query service, served by uvicorn.
 
-Every route is GET and answers JSON; mistakes answer `{"error": "<param>: <reason>"}`
-with 400, unknown flights and paths 404, other methods 405, an unreachable database 503.
-
-More routes (e.g. reports from the Dagster instance) are added without touching this
-module: pass `ApiRoute`s to `create_app(service, extra_routes=...)`; they are served
-and documented in `/api/openapi.json` like the built-in ones::
-
-    def error_analytics(args):
-        return build_error_report(hours=args["hours"])      # any JSON-able value
-
-    create_app(service, extra_routes=[
-        ApiRoute(
-            "/api/errors/analytics", error_analytics, "Failures by category",
-            parameters=(ApiParameter("hours", "Look-back window", type="integer",
-                                     default=24, minimum=1, maximum=720),),
-            response=ErrorReport,                            # a dataclass or TypedDict
-            tag="reports",
-        ),
-    ])
+Every route is GET (HEAD too) and answers JSON; mistakes answer
+`{"error": "<param>: <reason>"}` with 400, unknown flights, sectors and paths 404, other
+methods 405, an unreachable database 503. `/api/openapi.json` documents every route,
+and `/docs` shows it in Swagger UI served from this package.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
-import orjson
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from vatsim_pipeline.api.openapi import openapi_document
-from vatsim_pipeline.api.routes import ApiParameter, ApiRoute, Reply
-from vatsim_pipeline.storage.reads import (
-    ActiveController,
-    ActiveFlight,
-    DatabaseStats,
-    FlightSession,
-    FlightStats,
-    FlightTrack,
-    HealthReport,
-    InvalidQuery,
-    NotFound,
-    Page,
-    QueryService,
-    SectorSummary,
-    SectorVisit,
-    SnapshotInfo,
-    WindowPage,
-    describe_error,
-    flight_ref,
-    parse_bbox,
-)
-from vatsim_pipeline.storage.reads_base import MAX_LIMIT
-from vatsim_pipeline.storage.reads_sectors import KINDS
-
-log = logging.getLogger(__name__)
+from vatsim_pipeline.api.docs import install_docs
+from vatsim_pipeline.api.errors import install_error_handlers, refuse_unknown_parameters
+from vatsim_pipeline.api.network_routes import network_router
+from vatsim_pipeline.api.openapi import TITLE, project_openapi
+from vatsim_pipeline.api.responses import ERROR_RESPONSES, JsonResponse
+from vatsim_pipeline.api.security import READ_METHODS, add_security_middleware
+from vatsim_pipeline.storage.reads import QueryService
 
 OPENAPI_PATH = "/api/openapi.json"
 
 
-class StatusReport(HealthReport):
-    """The health of the recording and the newest stored feed update."""
-
-    snapshot: SnapshotInfo | None
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """JSON with datetimes as ISO 8601 and dataclasses as objects."""
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+def _package_version() -> str:
+    try:
+        return version("vatsim-pipeline")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    response = json_response({"error": message}, status)
-    response.headers.update(headers or {})
-    return response
+def _operation_id(route: APIRoute) -> str:
+    """`get_api_flights_callsign_track` for `/api/flights/{callsign}/track`."""
+    parts = route.path_format.strip("/").replace("{", "").replace("}", "").split("/")
+    return "get_" + "_".join(part.replace(".", "_") for part in parts)
 
 
-def _page_parameters(default_limit: int = 100) -> tuple[ApiParameter, ...]:
-    return (
-        ApiParameter(
-            "limit",
-            "Items per page.",
-            type="integer",
-            default=default_limit,
-            minimum=1,
-            maximum=MAX_LIMIT,
-        ),
-        ApiParameter("offset", "Items to skip.", type="integer", default=0, minimum=0),
-    )
-
-
-FLIGHT_PATH_PARAMETER = ApiParameter(
-    "callsign",
-    "A callsign (the latest connection that used it) or, all digits, a flight id.",
-    location="path",
-    example="QFA63",
-)
-
-
-WINDOW_PARAMETERS = (
-    ApiParameter(
-        "since",
-        "Start of the window: ISO time (UTC unless zoned) or a duration before the newest "
-        "feed update (90m, 24h, 7d). Default: 24 hours before `until`.",
-        example="24h",
-    ),
-    ApiParameter(
-        "until",
-        "End of the window, the same forms. Default: the newest feed update.",
-        example="2024-11-22T12:00:00Z",
-    ),
-)
-
-
-def service_routes(service: QueryService) -> list[ApiRoute]:
-    """The built-in routes over the query service."""
-
-    def health_reply(report: Mapping[str, Any]) -> Reply:
-        return Reply(report, 503 if report["status"] == "unhealthy" else 200)
-
-    def status(_: Mapping[str, Any]) -> Reply:
-        health = service.health_check()
-        snapshot = service.get_newest_snapshot() if health["database_connected"] else None
-        return health_reply({**health, "snapshot": snapshot})
-
-    return [
-        ApiRoute(
-            "/api/flights",
-            lambda a: service.get_active_flights(
-                departure=a["departure"],
-                arrival=a["arrival"],
-                bbox=a["bbox"],
-                sector=a["sector"],
-                limit=a["limit"],
-                offset=a["offset"],
-            ),
-            "Active flights",
-            "Flights seen within the activity window of the newest feed update, by callsign.",
-            parameters=(
-                ApiParameter("departure", "Planned departure (ICAO).", example="EGLL"),
-                ApiParameter("arrival", "Planned arrival (ICAO).", example="KJFK"),
-                ApiParameter(
-                    "sector",
-                    "Sector id: flights whose latest position it covers (unknown: none).",
-                    example="EGTT",
-                ),
-                ApiParameter(
-                    "bbox",
-                    "min_lat,min_lon,max_lat,max_lon (degrees, minimum before maximum).",
-                    example="35,-10,60,30",
-                    convert=parse_bbox,
-                ),
-                *_page_parameters(),
-            ),
-            response=Page[ActiveFlight],
-        ),
-        ApiRoute(
-            "/api/flights/history",
-            lambda a: service.get_flight_history(
-                departure=a["departure"],
-                arrival=a["arrival"],
-                since=a["since"],
-                until=a["until"],
-                limit=a["limit"],
-                offset=a["offset"],
-            ),
-            "Flights in a time window",
-            "Flights seen at some time in the window, by planned departure and/or arrival, "
-            "newest first.",
-            parameters=(
-                ApiParameter("departure", "Planned departure (ICAO).", example="EGLL"),
-                ApiParameter("arrival", "Planned arrival (ICAO).", example="KJFK"),
-                *WINDOW_PARAMETERS,
-                *_page_parameters(),
-            ),
-            response=WindowPage[FlightSession],
-        ),
-        ApiRoute(
-            "/api/flights/{callsign}/track",
-            lambda a: service.get_flight_track(flight_ref(a["callsign"])),
-            "Flight track",
-            "The flight and every recorded position of it, oldest first.",
-            parameters=(FLIGHT_PATH_PARAMETER,),
-            response=FlightTrack,
-        ),
-        ApiRoute(
-            "/api/flights/{callsign}/stats",
-            lambda a: service.get_flight_stats(flight_ref(a["callsign"])),
-            "Flight statistics",
-            "Duration, great-circle distance (nm), altitude and ground speed figures.",
-            parameters=(FLIGHT_PATH_PARAMETER,),
-            response=FlightStats,
-        ),
-        ApiRoute(
-            "/api/controllers",
-            lambda a: service.get_active_controllers(limit=a["limit"], offset=a["offset"]),
-            "Active controllers",
-            "Controller and ATIS connections active at the newest feed update.",
-            parameters=_page_parameters(),
-            response=Page[ActiveController],
-        ),
-        ApiRoute(
-            "/api/sectors",
-            lambda a: service.get_sectors(
-                kind=a["kind"], limit=a["limit"], offset=a["offset"], with_geometry=a["geometry"]
-            ),
-            "Sectors",
-            "Stored sectors by id with the active controllers staffing them.",
-            parameters=(
-                ApiParameter("kind", "Only sectors of this kind.", enum=KINDS),
-                ApiParameter(
-                    "geometry", "Include the GeoJSON boundary.", type="boolean", default=False
-                ),
-                *_page_parameters(),
-            ),
-            response=Page[SectorSummary],
-        ),
-        ApiRoute(
-            "/api/sectors/{sector_id}/occupancy",
-            lambda a: service.get_sector_occupancy(
-                a["sector_id"],
-                since=a["since"],
-                until=a["until"],
-                limit=a["limit"],
-                offset=a["offset"],
-            ),
-            "Sector occupancy in a time window",
-            "The flights' visits of the sector that overlap the window, newest entry first; "
-            "a flight still inside has no exit yet.",
-            parameters=(
-                ApiParameter("sector_id", "Sector id.", location="path", example="EGTT"),
-                *WINDOW_PARAMETERS,
-                *_page_parameters(),
-            ),
-            response=WindowPage[SectorVisit],
-        ),
-        ApiRoute(
-            "/api/status",
-            status,
-            "Recording status",
-            "Health of the recording and the newest feed update; 503 when unhealthy.",
-            response=StatusReport,
-            tag="service",
-        ),
-        ApiRoute(
-            "/api/database/service/stats",
-            lambda _: service.get_database_stats(),
-            "Database statistics",
-            "Table totals, activity and query figures (the old service's fields).",
-            response=DatabaseStats,
-            tag="service",
-        ),
-        ApiRoute(
-            "/api/database/service/health",
-            lambda _: health_reply(service.health_check()),
-            "Database health",
-            "healthy, degraded (newest snapshot older than 5 min) or unhealthy (503).",
-            response=HealthReport,
-            tag="service",
-        ),
-    ]
-
-
-def _endpoint(route: ApiRoute):
-    """The Starlette endpoint of one route: parse, run the handler in a worker thread,
-    and turn its result or its mistake into JSON."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            arguments = route.arguments(request.path_params, request.query_params.multi_items())
-            result = await run_in_threadpool(route.handler, arguments)
-        except InvalidQuery as error:
-            return _error(400, str(error))
-        except NotFound as error:
-            return _error(404, str(error))
-        except SQLAlchemyError as error:
-            log.warning("%s: database unavailable: %s", request.url.path, describe_error(error))
-            return _error(503, f"database unavailable: {describe_error(error)}")
-        if isinstance(result, Reply):
-            return json_response(result.body, result.status)
-        return json_response(result)
-
-    return endpoint
-
-
-async def _http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    if error.status_code == 404:
-        return _error(404, f"{request.url.path}: no such route", error.headers)
-    if error.status_code == 405:
-        return _error(405, f"{request.method} {request.url.path}: only GET", error.headers)
-    return _error(error.status_code, str(error.detail), error.headers)
-
-
-async def _server_error(request: Request, error: Exception) -> Response:
-    log.exception("%s failed", request.url.path, exc_info=error)
-    return _error(500, f"internal error: {type(error).__name__}")
-
-
-def create_app(source: Engine | QueryService, extra_routes: Sequence[ApiRoute] = ()) -> Starlette:
-    """The API over one engine (or a service already made), plus `extra_routes`.
-
-    `/api/openapi.json` documents every route served, the extra ones included.
-    """
-    service = source if isinstance(source, QueryService) else QueryService(source)
-    routes = [*service_routes(service), *extra_routes]
-    document_route = ApiRoute(
-        OPENAPI_PATH,
-        lambda _: document,
-        "OpenAPI description",
-        "This document: every route of the API and its parameters.",
-        response={"type": "object"},
-        tag="service",
-        uses_database=False,
-    )
-    routes.append(document_route)
+def _api_routes(routers: Sequence[APIRouter]) -> tuple[APIRoute, ...]:
+    """The routes of `routers`; raises `ValueError` if two share a path or one takes a
+    method that writes (the middleware refuses those anyway, this names the culprit)."""
+    routes = tuple(r for router in routers for r in router.routes if isinstance(r, APIRoute))
     paths = [route.path for route in routes]
     duplicated = sorted({path for path in paths if paths.count(path) > 1})
     if duplicated:
         raise ValueError(f"routes served twice: {', '.join(duplicated)}")
-    document = openapi_document(routes)
-    app = Starlette(
-        routes=[Route(r.path, _endpoint(r), methods=["GET"], name=r.path) for r in routes],
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    writes = sorted(f"{m} {r.path}" for r in routes for m in sorted(r.methods - READ_METHODS))
+    if writes:
+        raise ValueError(f"the API is read-only; routes that write: {', '.join(writes)}")
+    return routes
+
+
+def create_app(
+    source: Engine | QueryService,
+    routers: Sequence[APIRouter] = (),
+    *,
+    cors_origins: Sequence[str] = (),
+) -> FastAPI:
+    """The API over one engine (or a service already made), plus `routers` (see
+    `vatsim_pipeline.api` for how other rooms add theirs); CORS only for `cors_origins`.
+
+    Raises `ValueError` if two routes share a path or a route takes a method that writes.
+    `app.state.api_routes` holds the routes of the routers (documented unless they say
+    otherwise).
+    """
+    service = source if isinstance(source, QueryService) else QueryService(source)
+    app = FastAPI(
+        title=TITLE,
+        version=_package_version(),
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=JsonResponse,
+        dependencies=[Depends(refuse_unknown_parameters)],
+        responses={400: ERROR_RESPONSES[400]},
+        generate_unique_id_function=_operation_id,
     )
+    routers = (network_router(service), *routers)
+    api_routes = _api_routes(routers)
+    for router in routers:
+        app.include_router(router)
+
+    document = project_openapi(app)
+    app.openapi = lambda: document  # type: ignore[method-assign]
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    def openapi() -> JsonResponse:
+        return JsonResponse(document)
+
+    install_docs(app, OPENAPI_PATH, TITLE)
+    install_error_handlers(app)
+    add_security_middleware(app, cors_origins)
     app.state.service = service
-    app.state.api_routes = tuple(routes)
+    app.state.api_routes = api_routes
     return app

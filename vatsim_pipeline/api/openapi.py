@@ -1,166 +1,96 @@
-"""The OpenAPI 3.1 document of the HTTP API, generated from its route table.
-
-Response schemas come from the type hints of the result types (dataclasses, TypedDicts,
-`Page[...]`), so a field added to a result appears in the document by itself.
-"""
+"""The OpenAPI document FastAPI builds, told in the project's terms: errors are 400
+`{"error": ...}` (never FastAPI's 422), an absent query parameter takes its default
+(never `null`), and pages are named `ActiveFlightPage` rather than pydantic's
+`Page_ActiveFlight_`."""
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints, is_typeddict
+import re
+from typing import Any
 
-from vatsim_pipeline.api.routes import ApiParameter, ApiRoute
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from vatsim_pipeline.api.responses import ERROR_RESPONSES
 
 TITLE = "vatsim-pipeline"
 DESCRIPTION = (
     "Read-only access to the recorded VATSIM network: active flights and controllers, "
     "flight tracks and statistics, sectors and who staffs them, and the health of the "
     "recording. Times are ISO 8601 in UTC. 'Active' is relative to the newest stored "
-    "feed update, not to the wall clock."
+    "feed update, not to the wall clock. Every mistake answers 400 with "
+    '`{"error": "<parameter>: <reason>"}`.'
 )
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {"error": {"type": "string", "description": "<parameter>: <reason>"}},
-    "required": ["error"],
-}
-PRIMITIVES: dict[Any, dict[str, Any]] = {
-    bool: {"type": "boolean"},
-    int: {"type": "integer"},
-    float: {"type": "number"},
-    str: {"type": "string"},
-    datetime: {"type": "string", "format": "date-time"},
-    date: {"type": "string", "format": "date"},
-    dict: {"type": "object"},
-    typing.Any: {},
-}
+GENERIC_NAME = re.compile(r"^([A-Za-z]+)_([A-Za-z]+)_$")
+FASTAPI_ONLY = ("HTTPValidationError", "ValidationError")
 
 
-def _package_version() -> str:
-    try:
-        return version("vatsim-pipeline")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-class SchemaBuilder:
-    """JSON Schemas of Python types; named types become shared components."""
-
-    def __init__(self) -> None:
-        self.components: dict[str, dict[str, Any]] = {"Error": ERROR_SCHEMA}
-
-    def schema(self, tp: Any, bound: Mapping[Any, Any] | None = None) -> dict[str, Any]:
-        """The schema of `tp`, with the type variables in `bound` replaced."""
-        if isinstance(tp, TypeVar):
-            return self.schema(bound[tp]) if bound and tp in bound else {}
-        if tp is type(None):
-            return {"type": "null"}
-        if tp in PRIMITIVES:
-            return dict(PRIMITIVES[tp])
-        origin, args = get_origin(tp), get_args(tp)
-        if origin in (typing.Union, types.UnionType):
-            return self._union([self.schema(arg, bound) for arg in args])
-        if origin is typing.Literal:
-            return {"enum": list(args)}
-        if origin in (list, tuple, Sequence) or tp in (list, tuple):
-            return {"type": "array", "items": self.schema(args[0], bound) if args else {}}
-        if origin is dict:
-            return {"type": "object"}
-        named = origin if origin is not None else tp
-        if dataclasses.is_dataclass(named) or is_typeddict(named):
-            return self._component(named, args)
-        raise TypeError(f"no JSON Schema for {tp!r}")
-
-    def _union(self, options: list[dict[str, Any]]) -> dict[str, Any]:
-        nullable = {"type": "null"} in options
-        others = [o for o in options if o != {"type": "null"}]
-        if nullable and len(others) == 1 and isinstance(others[0].get("type"), str):
-            return {**others[0], "type": [others[0]["type"], "null"]}
-        return {"anyOf": options}
-
-    def _component(self, named: type, args: tuple) -> dict[str, Any]:
-        name = "".join(arg.__name__ for arg in args) + named.__name__
-        if name not in self.components:
-            self.components[name] = {}  # reserved first: types may refer to themselves
-            bound = dict(zip(getattr(named, "__parameters__", ()), args, strict=False))
-            hints = get_type_hints(named)
-            self.components[name] = {
-                "type": "object",
-                "description": _first_line(named.__doc__),
-                "properties": {field: self.schema(tp, bound) for field, tp in hints.items()},
-                "required": list(hints),
-            }
-        return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _first_line(text: str | None) -> str:
-    return " ".join((text or "").strip().split("\n\n")[0].split())
-
-
-def _parameter(parameter: ApiParameter) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": parameter.type}
-    for key in ("default", "minimum", "maximum"):
-        if getattr(parameter, key) is not None:
-            schema[key] = getattr(parameter, key)
-    if parameter.enum is not None:
-        schema["enum"] = list(parameter.enum)
-    document = {
-        "name": parameter.name,
-        "in": parameter.location,
-        "required": parameter.required or parameter.location == "path",
-        "description": parameter.description,
-        "schema": schema,
-    }
-    if parameter.example is not None:
-        document["example"] = parameter.example
+def _renamed(document: Any, names: dict[str, str]) -> Any:
+    """`document` with every `$ref` to a renamed component pointing at its new name."""
+    if isinstance(document, dict):
+        return {
+            key: (
+                _rename_ref(value, names)
+                if key == "$ref" and isinstance(value, str)
+                else _renamed(value, names)
+            )
+            for key, value in document.items()
+        }
+    if isinstance(document, list):
+        return [_renamed(value, names) for value in document]
     return document
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+def _rename_ref(ref: str, names: dict[str, str]) -> str:
+    prefix, _, name = ref.rpartition("/")
+    return f"{prefix}/{names.get(name, name)}"
 
 
-def _operation(route: ApiRoute, builder: SchemaBuilder) -> dict[str, Any]:
-    if isinstance(route.response, dict):
-        schema = route.response
-    else:
-        schema = builder.schema(route.response) if route.response is not None else {}
-    responses: dict[str, Any] = {
-        "200": {"description": route.summary, "content": {"application/json": {"schema": schema}}}
-    }
-    if route.parameters:
-        responses["400"] = _error("A parameter is missing, malformed or out of range.")
-    if route.path_parameters:
-        responses["404"] = _error("Nothing is recorded under this name.")
-    if route.uses_database:
-        responses["503"] = _error("The database cannot be reached.")
-    operation_id = "get_" + "_".join(
-        part.strip("{}").replace(".", "_") for part in route.path.strip("/").split("/")
+def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without `null` (absent means default) or pydantic's title."""
+    options = schema.get("anyOf")
+    if options and {"type": "null"} in options and len(options) == 2:
+        (kept,) = [option for option in options if option != {"type": "null"}]
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        schema = {**kept, **rest}
+    return {k: v for k, v in schema.items() if k not in ("title", "description")}
+
+
+def project_openapi(app: FastAPI) -> dict[str, Any]:
+    """The document of every route of `app`, in the project's terms."""
+    document = get_openapi(
+        title=TITLE,
+        version=app.version,
+        description=DESCRIPTION,
+        routes=app.routes,
     )
-    return {
-        "operationId": operation_id,
-        "summary": route.summary,
-        "description": route.description or route.summary,
-        "tags": [route.tag],
-        "parameters": [_parameter(p) for p in route.parameters],
-        "responses": responses,
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in FASTAPI_ONLY:
+        schemas.pop(name, None)
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for item in document["paths"].values():
+        for operation in item.values():
+            responses = operation["responses"]
+            responses.pop("422", None)
+            responses.setdefault(
+                "400",
+                {
+                    "description": ERROR_RESPONSES[400]["description"],
+                    "content": {"application/json": {"schema": error_ref}},
+                },
+            )
+            for parameter in operation.get("parameters", ()):
+                parameter["schema"] = _query_schema(parameter["schema"])
+    if "Error" not in schemas:
+        schemas["Error"] = {
+            "type": "object",
+            "properties": {"error": {"type": "string"}},
+            "required": ["error"],
+        }
+    names = {
+        name: match.group(2) + match.group(1)
+        for name in schemas
+        if (match := GENERIC_NAME.match(name))
     }
-
-
-def openapi_document(routes: Sequence[ApiRoute]) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of exactly these routes, all GET."""
-    builder = SchemaBuilder()
-    paths = {route.path: {"get": _operation(route, builder)} for route in routes}
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": TITLE, "version": _package_version(), "description": DESCRIPTION},
-        "paths": paths,
-        "components": {"schemas": builder.components},
-    }
+    document["components"]["schemas"] = {names.get(k, k): v for k, v in schemas.items()}
+    return _renamed(document, names)

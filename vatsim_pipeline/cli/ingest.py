@@ -12,6 +12,7 @@ from tqdm import tqdm
 from vatsim_pipeline.cli.app import main
 from vatsim_pipeline.cli.errors import UserError
 from vatsim_pipeline.feed.client import snapshot_timestamp
+from vatsim_pipeline.feed.landing import payload_suffix, read_payload
 from vatsim_pipeline.feed.parse import PayloadError
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -33,9 +34,9 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(path.glob("vatsim-data*.json"))
+            found = sorted(p for p in path.glob("vatsim-data*") if payload_suffix(p.name))
             if not found:
-                raise UserError(f"{path}: no vatsim-data*.json files in this folder")
+                raise UserError(f"{path}: no vatsim-data*.json[.zst|.gz] files in this folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -54,7 +55,7 @@ def _sibling_transceivers(path: Path) -> Path | None:
 
 def _inspect(path: Path) -> RecordedPayload:
     try:
-        stamp = snapshot_timestamp(path.read_bytes())
+        stamp = snapshot_timestamp(read_payload(path))
         return RecordedPayload(path, stamp, transceivers=_sibling_transceivers(path))
     except PayloadError as error:
         return RecordedPayload(path, None, str(error))

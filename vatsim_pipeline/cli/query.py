@@ -132,6 +132,18 @@ def flight_line(flight: FlightIdentity) -> str:
     return " ".join(parts)
 
 
+def window_answer(query: Callable[[QueryService], WindowPage[T]]) -> WindowPage[T]:
+    """A window query's page; a window that ends before it starts is refused here, where
+    a person typed it (the HTTP API answers it as empty)."""
+    page = answer(query)
+    if page.since > page.until:
+        raise UserError(
+            f"--since: must not be after --until "
+            f"({page.since.isoformat()} > {page.until.isoformat()})"
+        )
+    return page
+
+
 def flight_argument(text: str) -> int | str:
     from vatsim_pipeline.storage.reads import flight_ref
 
@@ -149,7 +161,9 @@ def flights_group() -> None:
 @flights_group.command("active")
 @click.option("--departure", help="Planned departure airport (ICAO).")
 @click.option("--arrival", help="Planned arrival airport (ICAO).")
-@click.option("--sector", help="Sector id: flights whose latest position lies inside it.")
+@click.option(
+    "--sector", help="Sector id: flights whose latest position lies inside it (unknown: error)."
+)
 @click.option("--bbox", help="min_lat,min_lon,max_lat,max_lon: flights inside this box.")
 @limit_option
 @offset_option
@@ -218,7 +232,7 @@ def flights_history(
     as_json: bool,
 ) -> None:
     """Flights seen at some time in a window, newest first."""
-    page = answer(
+    page = window_answer(
         lambda service: service.get_flight_history(
             departure=departure,
             arrival=arrival,
@@ -351,7 +365,7 @@ def sectors_occupancy(
     sector: str, since: str | None, until: str | None, limit: int, offset: int, as_json: bool
 ) -> None:
     """The flights' visits of SECTOR (a sector id) in a window, newest entry first."""
-    page = answer(
+    page = window_answer(
         lambda service: service.get_sector_occupancy(
             sector, since=since, until=until, limit=limit, offset=offset
         )

@@ -16,6 +16,7 @@ from sqlalchemy import make_url
 
 from vatsim_pipeline.cli.errors import UserError
 from vatsim_pipeline.cli.sectors_group import sectors_group
+from vatsim_pipeline.sectors.airports import read_airports
 from vatsim_pipeline.sectors.boundaries import SectorSourceError
 from vatsim_pipeline.sectors.sources import (
     SECTORS_DIR_VARIABLE,
@@ -24,6 +25,7 @@ from vatsim_pipeline.sectors.sources import (
     given_files,
 )
 from vatsim_pipeline.settings import Settings
+from vatsim_pipeline.storage.airport_storage import replace_airports
 from vatsim_pipeline.storage.engine import engine_for
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 
@@ -61,8 +63,8 @@ def _resolve(
 def load(
     vatspy_dat: str | None, boundaries: str | None, tracon: str | None, extra: tuple[str, ...]
 ) -> None:
-    """Load sector boundaries into $VATSIM_DATABASE_URL, replacing the stored ones in one
-    transaction; a bad file changes nothing.
+    """Load sector boundaries (and the airports of VATSpy.dat) into $VATSIM_DATABASE_URL,
+    replacing the stored ones in one transaction each; a bad file changes nothing.
 
     Without --vatspy-dat and --boundaries: the release folder in $VATSIM_SECTORS_DIR,
     else the current VATSpy release (with simaware TRACONs), downloaded into
@@ -72,6 +74,7 @@ def load(
         files = _resolve(vatspy_dat, boundaries, tracon, extra)
         _progress(f"loading {files.boundaries} ({files.label})")
         loaded = files.load()
+        places = read_airports(files.vatspy_dat)
     except SectorSourceError as error:
         raise UserError(str(error)) from error
     url = Settings.from_env().database_url
@@ -80,6 +83,7 @@ def load(
         counts = replace_sectors(engine_for(url), loaded, files.label)
     except ValueError as error:
         raise UserError(f"{files.boundaries}: {error}") from error
+    _progress(f"stored {replace_airports(engine_for(url), places, files.label)} airports")
     kinds = Counter(sector.kind for sector in loaded)
     click.echo(
         f"stored {len(loaded)} sectors ({files.label}): "

@@ -1,14 +1,11 @@
-"""`vatsim-pipeline serve`: the read-only HTTP API under uvicorn.
-
-More routes join the served API through `ROUTE_PROVIDERS`: each entry names a function
-`"package.module:function"` called as `function(service, settings)` that returns a
-sequence of `vatsim_pipeline.api.ApiRoute`; they are served and documented in
-`/api/openapi.json` with the built-in routes.
+"""`vatsim-pipeline serve`: the read-only HTTP API (FastAPI) under uvicorn, on
+127.0.0.1 unless `--host` says otherwise, with the routers of
+`vatsim_pipeline.api.providers.ROUTER_PROVIDERS` beside the built-in ones and CORS only
+for the origins in `VATSIM_API_CORS_ORIGINS`.
 """
 
 from __future__ import annotations
 
-import importlib
 import socket
 from typing import TYPE_CHECKING
 
@@ -19,27 +16,18 @@ from vatsim_pipeline.cli.errors import UserError
 from vatsim_pipeline.cli.query import shown_url
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    from fastapi import FastAPI
 
     from vatsim_pipeline.settings import Settings
 
-ROUTE_PROVIDERS: tuple[str, ...] = ("vatsim_pipeline.api.analytics_routes:analytics_routes",)
 
-
-def _provided_routes(service, settings: Settings) -> list:
-    routes = []
-    for name in ROUTE_PROVIDERS:
-        module, _, function = name.partition(":")
-        routes += getattr(importlib.import_module(module), function)(service, settings)
-    return routes
-
-
-def build_app(settings: Settings) -> Starlette:
+def build_app(settings: Settings) -> FastAPI:
     """The API over `settings.database_url`, after checking that the database answers,
     so that a wrong URL fails at start and not on the first request."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from vatsim_pipeline.api import create_app
+    from vatsim_pipeline.api import create_app, provided_routers
+    from vatsim_pipeline.api.security import cors_origins
     from vatsim_pipeline.storage.engine import engine_for
     from vatsim_pipeline.storage.reads import QueryService, describe_error
 
@@ -49,7 +37,7 @@ def build_app(settings: Settings) -> Starlette:
     except SQLAlchemyError as error:
         url = shown_url(settings.database_url)
         raise UserError(f"database {url}: {describe_error(error)}") from None
-    return create_app(service, extra_routes=_provided_routes(service, settings))
+    return create_app(service, provided_routers(service, settings), cors_origins=cors_origins())
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -80,7 +68,8 @@ def serve(host: str, port: int) -> None:
 
     Routes: /api/flights, /api/flights/CALLSIGN/track, /api/flights/CALLSIGN/stats,
     /api/controllers, /api/sectors, /api/status, /api/database/service/stats,
-    /api/database/service/health; all described in /api/openapi.json.
+    /api/database/service/health and more; all described in /api/openapi.json and
+    browsable at /docs. Cross-origin requests only from $VATSIM_API_CORS_ORIGINS.
     """
     import uvicorn
 
@@ -89,7 +78,7 @@ def serve(host: str, port: int) -> None:
     app = build_app(Settings.from_env())
     sock = listening_socket(host, port)
     shown_host = f"[{host}]" if ":" in host else host
-    click.echo(f"serving http://{shown_host}:{port}/api (routes in /api/openapi.json)")
+    click.echo(f"serving http://{shown_host}:{port}/api (documentation: /docs)")
     server = uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="off"))
     try:
         server.run(sockets=[sock])

@@ -25,7 +25,7 @@ from pydantic import Field
 from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
-from vatsim_pipeline.feed.landing import LandedSnapshot, land, sha256_of
+from vatsim_pipeline.feed.landing import LandedSnapshot, land, read_payload, sha256_of
 from vatsim_pipeline.feed.parse import PayloadError, parse_data_feed, parse_transceivers
 from vatsim_pipeline.resilience.retry import (
     database_retry_policy,
@@ -64,7 +64,7 @@ class SnapshotConfig(Config):
 
 def _read(path: str, what: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_payload(path)
     except OSError as error:
         raise Failure(
             description=f"{path}: cannot read the landed {what}: {error.strerror or error}",

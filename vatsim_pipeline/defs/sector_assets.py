@@ -139,9 +139,10 @@ def sectors(
 
 sectors_job = define_asset_job(
     "refresh_sectors",
-    selection=AssetSelection.assets(sectors),
+    # The whole group: the sector boundaries and the VATSpy airport list beside them.
+    selection=AssetSelection.groups(SECTORS_GROUP),
     executor_def=in_process_executor,
-    description="Reload the sector boundaries and replace the stored ones.",
+    description="Reload the sector boundaries and the airports, replacing the stored ones.",
     hooks={classify_failure},
 )
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import orjson
 
 from vatsim_pipeline.feed.airports import FEET_TO_M, locate
+from vatsim_pipeline.feed.landing import payload_suffix, read_payload
 from vatsim_pipeline.feed.parse import (
     PayloadError,
     RecordError,
@@ -53,7 +54,7 @@ class Recording:
 
 def _load(path: Path) -> object:
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(read_payload(path))
     except OSError as error:
         raise ReplayError(path, f"cannot be read ({error.strerror or error})") from None
     except orjson.JSONDecodeError as error:
@@ -72,16 +73,21 @@ def _check_data_feed(path: Path) -> datetime:
     return timestamp
 
 
+def _payload_files(directory: Path, prefix: str) -> list[Path]:
+    """Recorded or landed payloads of `prefix`, compressed or not, by name."""
+    return sorted(p for p in directory.glob(f"{prefix}*") if payload_suffix(p.name))
+
+
 def load_recordings(directory: Path) -> list[Recording]:
     """The recordings of `directory`, oldest first; `ReplayError` when it cannot be replayed."""
     if not directory.exists():
         raise ReplayError(directory, "no such directory")
     if not directory.is_dir():
         raise ReplayError(directory, "is not a directory")
-    data_files = sorted(directory.glob("vatsim-data*.json"))
+    data_files = _payload_files(directory, "vatsim-data")
     if not data_files:
         raise ReplayError(directory, "holds no vatsim-data*.json payloads")
-    transceiver_files = sorted(directory.glob("transceivers-data*.json"))
+    transceiver_files = _payload_files(directory, "transceivers-data")
     for path in transceiver_files:
         if not isinstance(_load(path), list):
             raise ReplayError(path, "is not a VATSIM transceivers feed: not a JSON list")
@@ -114,9 +120,9 @@ class Replay:
     def render(self) -> tuple[datetime, bytes, bytes]:
         """Update timestamp, data-feed bytes and transceivers bytes of the current recording."""
         recording = self.recordings[self.index]
-        data = recording.path.read_bytes()
+        data = read_payload(recording.path)
         if recording.transceivers_path is not None:
-            return recording.update_timestamp, data, recording.transceivers_path.read_bytes()
+            return recording.update_timestamp, data, read_payload(recording.transceivers_path)
         return recording.update_timestamp, data, derived_transceivers(data)
 
 

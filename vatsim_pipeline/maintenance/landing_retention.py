@@ -11,10 +11,14 @@ snapshot until it is stored, and the dead-letter replay reads it. The rules:
 - files that are not payloads (an interrupted landing's temporary file, anything else)
   are left alone and counted, so a person can look at them;
 - with an archive directory, the day's removable payloads are first written to
-  `<archive>/YYYY-MM-DD.tar.gz` (byte for byte, so their SHA-256 still match
-  `feed_snapshots`), atomically and flushed to disk, and only then deleted. A day
+  `<archive>/YYYY-MM-DD.tar`, atomically and flushed to disk, and only then deleted.
+  Payloads stay compressed: a landed `.json.zst` (or `.json.gz`) goes in byte for
+  byte, a plain `.json` landed by an earlier version goes in as `.json.zst`; once
+  decompressed (`feed.landing.read_payload`), each payload's SHA-256 matches
+  `feed_snapshots`. The tar itself is not compressed again (its members are). A day
   whose payloads are archived in several passes (because some were stored late) gets
-  `YYYY-MM-DD.1.tar.gz`, `.2`, and so on: an archive is never rewritten;
+  `YYYY-MM-DD.1.tar`, `.2`, and so on: an archive is never rewritten. Archives of
+  earlier versions (`YYYY-MM-DD.tar.gz`, plain members) are left as they are;
 - empty day folders are removed.
 
 A dry run changes nothing and reports what a real run would remove.
@@ -22,6 +26,7 @@ A dry run changes nothing and reports what a real run would remove.
 
 from __future__ import annotations
 
+import io
 import os
 import tarfile
 import tempfile
@@ -33,12 +38,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from vatsim_pipeline.feed.landing import DATA_PREFIX, STAMP_FORMAT, TRANSCEIVERS_PREFIX
+from vatsim_pipeline.feed.landing import (
+    DATA_PREFIX,
+    PLAIN_SUFFIX,
+    TRANSCEIVERS_PREFIX,
+    ZSTD_SUFFIX,
+    compress,
+    stamp_of,
+)
 from vatsim_pipeline.maintenance import format_bytes, stored_snapshots
 
 DEFAULT_DAYS = 7.0
 DAY_FORMAT = "%Y-%m-%d"
-ARCHIVE_COMPRESSLEVEL = 6
 PREFIXES = (DATA_PREFIX, TRANSCEIVERS_PREFIX)
 
 
@@ -131,14 +142,9 @@ class _Payload:
 
 def _stamp_of(name: str) -> datetime | None:
     """The snapshot a landed file belongs to, from its name; None for any other file."""
-    for prefix in PREFIXES:
-        if name.startswith(prefix) and name.endswith(".json"):
-            try:
-                moment = datetime.strptime(name[len(prefix) : -len(".json")], STAMP_FORMAT)
-            except ValueError:
-                return None
-            return moment.replace(tzinfo=UTC)
-    return None
+    return next(
+        (moment for prefix in PREFIXES if (moment := stamp_of(name, prefix)) is not None), None
+    )
 
 
 def _expired_days(landing_dir: Path, cutoff: datetime) -> Iterator[Path]:
@@ -164,26 +170,35 @@ def _listing(folder: Path) -> tuple[list[_Payload], int]:
 
 
 def _archive_path(archive_dir: Path, day: str) -> Path:
-    """`<day>.tar.gz`, or the first free `<day>.<n>.tar.gz`: archives are never rewritten."""
-    path, number = archive_dir / f"{day}.tar.gz", 0
+    """`<day>.tar`, or the first free `<day>.<n>.tar`: archives are never rewritten."""
+    path, number = archive_dir / f"{day}.tar", 0
     while path.exists():
         number += 1
-        path = archive_dir / f"{day}.{number}.tar.gz"
+        path = archive_dir / f"{day}.{number}.tar"
     return path
 
 
+def _add_compressed(archive: tarfile.TarFile, day: str, file: Path) -> None:
+    """Add a landed file as `<day>/<name>`, compressing a plain `.json` into `.json.zst`."""
+    if not file.name.endswith(PLAIN_SUFFIX):
+        archive.add(file, arcname=f"{day}/{file.name}", recursive=False)
+        return
+    content = compress(file.read_bytes())
+    member = tarfile.TarInfo(f"{day}/{file.name.removesuffix(PLAIN_SUFFIX)}{ZSTD_SUFFIX}")
+    member.size, member.mtime, member.mode = len(content), int(file.stat().st_mtime), 0o644
+    archive.addfile(member, io.BytesIO(content))
+
+
 def write_archive(path: Path, day: str, files: list[Path]) -> int:
-    """Write `files` as `<day>/<name>` members of a gzip tar at `path`, appearing whole or
-    not at all; returns its size."""
+    """Write `files` as compressed `<day>/<name>` members of a tar at `path`, appearing
+    whole or not at all; returns its size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as raw:
-            with tarfile.open(
-                fileobj=raw, mode="w:gz", compresslevel=ARCHIVE_COMPRESSLEVEL
-            ) as archive:
+            with tarfile.open(fileobj=raw, mode="w") as archive:
                 for file in files:
-                    archive.add(file, arcname=f"{day}/{file.name}", recursive=False)
+                    _add_compressed(archive, day, file)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, path)

@@ -9,7 +9,6 @@ event by event, by the reports that need their errors.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,32 +20,20 @@ from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from sqlalchemy import func, select
 
 from vatsim_pipeline.defs.schedule_guard import UNFINISHED
+from vatsim_pipeline.storage.reads_window import parse_moment
 
 DEFAULT_SINCE = timedelta(hours=24)
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 CHUNK = 500
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """`24h`, `90m`, `7d`, `30s`, `2w` ago, or an ISO time (UTC when it names no zone).
+    """`24h`, `90m`, `7d`, `30s`, `2w` ago, or an ISO time (UTC when it names no zone):
+    the grammar of `vatsim_pipeline.storage.reads_window`.
 
     Raises `ValueError` with a message fit for `error: --since: ...`.
     """
     now = now or datetime.now(UTC)
-    match = DURATION.match(text)
-    if match:
-        amount = float(match.group(1))
-        if amount <= 0:
-            raise ValueError(f"{text!r}: the window must be longer than zero")
-        return now - timedelta(seconds=amount * UNIT_SECONDS[match.group(2).lower()])
-    try:
-        since = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is neither a duration (30s, 90m, 24h, 7d, 2w) nor an ISO time"
-        ) from None
-    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    since = parse_moment(text, now)
     if since >= now:
         raise ValueError(f"{text!r} is not in the past")
     return since

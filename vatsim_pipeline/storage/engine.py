@@ -8,8 +8,8 @@ from functools import cache
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.schema import CreateColumn
 
-# Tables defined in their own modules register on the shared `metadata` when imported.
-from vatsim_pipeline.storage import anomalies as _anomalies  # noqa: F401
+import vatsim_pipeline.storage.anomalies  # noqa: F401  (its table joins `metadata`)
+import vatsim_pipeline.storage.traffic_schema  # noqa: F401  (its tables join `metadata`)
 from vatsim_pipeline.storage.partitions import (
     DEFAULT_AHEAD_DAYS,
     convert_plain_tables,

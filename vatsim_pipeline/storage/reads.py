@@ -166,12 +166,15 @@ class QueryService:
         offset: int = 0,
     ) -> Page[ActiveFlight]:
         """Flights active at the newest snapshot, filtered by planned departure or
-        arrival, a (min_lat, min_lon, max_lat, max_lon) box or a stored sector's boundary
-        (an unknown sector matches nothing); ordered by callsign."""
+        arrival, a (min_lat, min_lon, max_lat, max_lon) box or a stored sector's boundary;
+        ordered by callsign; raises `NotFound` for a sector neither stored nor ever visited,
+        as `get_sector_occupancy` does."""
         check_page(limit, offset)
         if bbox is not None and not isinstance(bbox, BBox):
             bbox = BBox(*bbox)
         with self._query() as connection:
+            if sector is not None and not sector_known(connection, sector):
+                raise NotFound(f"sector {sector!r}: not found")
             return active_flights(
                 connection,
                 active_cutoff(connection, self.activity_window),

@@ -11,15 +11,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypedDict, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, Select, func, select
+from typing_extensions import TypedDict  # pydantic documents it on Python 3.11
 
 from vatsim_pipeline.storage.schema import feed_snapshots, flights
 
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000_000
+"""Deeper than any table will grow, and far inside every database's and JSON's integers."""
+MAX_ID = 2**63 - 1
+"""The largest id a database row can have (64-bit signed on both backends)."""
+LATITUDE = r"-?(?:90(?:\.0{1,12})?|[1-8]?[0-9](?:\.[0-9]{1,12})?)"
+LONGITUDE = r"-?(?:180(?:\.0{1,12})?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]{1,12})?)"
+BBOX_PATTERN = rf"^{LATITUDE},{LONGITUDE},{LATITUDE},{LONGITUDE}$"
+"""A box as the HTTP API takes it: four decimal numbers in range, no spaces."""
 
 
 class NotFound(LookupError):
@@ -37,7 +46,8 @@ class InvalidQuery(ValueError):
 
 @dataclass(frozen=True)
 class BBox:
-    """A latitude/longitude box; boxes across the antimeridian are not supported."""
+    """A latitude/longitude box. Latitudes may come in either order; a `min_lon`
+    greater than `max_lon` is a box across the antimeridian (e.g. 50,170,60,-170)."""
 
     min_lat: float
     min_lon: float
@@ -53,9 +63,13 @@ class BBox:
         if not (-180 <= self.min_lon <= 180 and -180 <= self.max_lon <= 180):
             raise InvalidQuery("bbox", "longitudes must lie within -180..180")
         if self.min_lat > self.max_lat:
-            raise InvalidQuery("bbox", "min_lat is greater than max_lat")
-        if self.min_lon > self.max_lon:
-            raise InvalidQuery("bbox", "min_lon is greater than max_lon")
+            low, high = self.max_lat, self.min_lat
+            object.__setattr__(self, "min_lat", low)
+            object.__setattr__(self, "max_lat", high)
+
+    @property
+    def crosses_antimeridian(self) -> bool:
+        return self.min_lon > self.max_lon
 
 
 def parse_bbox(text: str) -> BBox:
@@ -71,10 +85,10 @@ def parse_bbox(text: str) -> BBox:
 
 
 def flight_ref(text: str) -> int | str:
-    """A flight named on the command line or in a URL: all digits is an id, else a
-    callsign (VATSIM callsigns always hold a letter)."""
+    """A flight named on the command line or in a URL: all (ASCII) digits is an id, else
+    a callsign (VATSIM callsigns always hold a letter)."""
     text = text.strip()
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def describe_error(error: BaseException) -> str:
@@ -89,8 +103,8 @@ def check_page(limit: int, offset: int) -> None:
     """Refuse pages that are empty by construction or unbounded."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
-    if offset < 0:
-        raise InvalidQuery("offset", f"must be 0 or more, got {offset}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidQuery("offset", f"must be between 0 and {MAX_OFFSET}, got {offset}")
 
 
 @dataclass(frozen=True)

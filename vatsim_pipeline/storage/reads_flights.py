@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import shapely
-from sqlalchemy import Connection, Row, Select, select
+from sqlalchemy import Connection, Row, Select, or_, select
 
 from vatsim_pipeline.storage.reads_base import (
     IDENTITY_COLUMNS,
+    MAX_ID,
     ActiveFlight,
     BBox,
     FlightIdentity,
@@ -56,7 +57,10 @@ def find_flight(connection: Connection, flight: int | str) -> Row:
     """The flight row with this id, or the latest connection flown with this callsign."""
     statement = select(*IDENTITY_COLUMNS, flights.c.first_seen, flights.c.last_seen)
     if isinstance(flight, int):
-        row = connection.execute(statement.where(flights.c.id == flight)).first()
+        # An id beyond a database integer names no row; asking would be a driver error.
+        row = None
+        if 0 < flight <= MAX_ID:
+            row = connection.execute(statement.where(flights.c.id == flight)).first()
         if row is None:
             raise NotFound(f"flight id {flight}: not found")
         return row
@@ -139,10 +143,13 @@ def _active_statement(
     if arrival:
         statement = statement.where(flights.c.arrival == arrival.strip().upper())
     if bbox is not None:
-        statement = statement.where(
-            flights.c.latitude.between(bbox.min_lat, bbox.max_lat),
-            flights.c.longitude.between(bbox.min_lon, bbox.max_lon),
-        )
+        statement = statement.where(flights.c.latitude.between(bbox.min_lat, bbox.max_lat))
+        if bbox.crosses_antimeridian:
+            statement = statement.where(
+                or_(flights.c.longitude >= bbox.min_lon, flights.c.longitude <= bbox.max_lon)
+            )
+        else:
+            statement = statement.where(flights.c.longitude.between(bbox.min_lon, bbox.max_lon))
     return statement.order_by(flights.c.callsign, flights.c.id)
 
 

@@ -11,7 +11,6 @@ indexes of `flights` and `flight_sector_occupancy` in `schema.py`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
@@ -24,13 +23,12 @@ from vatsim_pipeline.storage.reads_base import (
     InvalidQuery,
     fetch_page,
 )
+from vatsim_pipeline.storage.reads_window import parse_moment, shifted
 from vatsim_pipeline.storage.schema import flight_sector_occupancy, flights, sectors
 
 T = TypeVar("T")
 
 DEFAULT_WINDOW = timedelta(hours=24)
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 OCCUPANCY = flight_sector_occupancy
 
 
@@ -80,34 +78,24 @@ TimeArgument = datetime | str | None
 
 
 def parse_time(param: str, value: datetime | str, now: datetime) -> datetime:
-    """An aware UTC time from a datetime, an ISO text or a duration before `now`."""
+    """An aware UTC time from a datetime, a `TIME_PATTERN` text or a duration before
+    `now`; a time beyond what a datetime holds is clamped to the first or last one."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    match = DURATION.match(value)
-    if match:
-        amount = float(match.group(1))
-        if amount <= 0:
-            raise InvalidQuery(param, f"{value!r}: a duration must be longer than zero")
-        return now - timedelta(seconds=amount * UNIT_SECONDS[match.group(2).lower()])
     try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidQuery(
-            param, f"{value!r} is neither a duration (30s, 90m, 24h, 7d, 2w) nor an ISO time"
-        ) from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_moment(value, now)
+    except ValueError as error:
+        raise InvalidQuery(param, str(error)) from None
 
 
 def resolve_window(
     since: TimeArgument, until: TimeArgument, now: datetime
 ) -> tuple[datetime, datetime]:
-    """`until` defaults to now and `since` to 24 hours before `until`; since < until."""
+    """`until` defaults to now and `since` to 24 hours before `until`. A `since` after
+    `until` is an empty window, answered with no rows (not a mistake the schema of the
+    HTTP API could state)."""
     end = now if until is None else parse_time("until", until, now)
-    start = end - DEFAULT_WINDOW if since is None else parse_time("since", since, now)
-    if start >= end:
-        raise InvalidQuery(
-            "since", f"must be before until ({start.isoformat()} >= {end.isoformat()})"
-        )
+    start = shifted(end, -DEFAULT_WINDOW) if since is None else parse_time("since", since, now)
     return start, end
 
 
@@ -127,6 +115,8 @@ def flight_history(
 ) -> WindowPage[FlightSession]:
     """Flights seen at some time within since..until, optionally from or to an airport,
     newest first (by first position)."""
+    if since > until:
+        return WindowPage(items=[], total=0, limit=limit, offset=offset, since=since, until=until)
     statement = select(
         *IDENTITY_COLUMNS,
         flights.c.first_seen,
@@ -168,6 +158,8 @@ def sector_occupancy(
 ) -> WindowPage[SectorVisit]:
     """Visits of the sector that overlap since..until, newest entry first. A flight still
     inside stays until `now`, the newest stored update."""
+    if since > until:
+        return WindowPage(items=[], total=0, limit=limit, offset=offset, since=since, until=until)
     left = OCCUPANCY.c.exited_at >= since
     if now >= since:
         left = or_(left, OCCUPANCY.c.exited_at.is_(None))

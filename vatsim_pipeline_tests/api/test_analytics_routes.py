@@ -46,9 +46,14 @@ def test_error_event_and_breaker_analytics_are_served(vatsim_env, engine, tmp_pa
     assert events["failed_events"] >= 2
     assert events["dead_letters"]["size"] == 1
     assert events["total_events_processed"] > 10
-    assert breakers["sensor_running"] is False
-    assert breakers["services"]["feed"]["state"] == "CLOSED"
-    assert breakers["services"]["database"]["failure_count"] == 0
+    # The old service's shape: one object per service at the top level.
+    assert set(breakers) == {"feed", "database"}
+    for breaker in breakers.values():
+        assert {"state", "failure_count", "last_failure_time"} <= set(breaker)
+        assert breaker["sensor_running"] is False
+    assert breakers["feed"]["state"] == "CLOSED"
+    assert breakers["database"]["failure_count"] == 0
+    assert breakers["feed"]["last_failure_time"] is None
     assert bad.status_code == 400
     assert bad.json()["error"].startswith("since:")
     assert {

@@ -92,16 +92,22 @@ def test_sectors_occupancy_table_and_json(database: str):
         ),
         (
             ("flights", "history", "--since", "1h", "--until", "2h"),
-            "error: --since: must be before until "
-            "(2024-11-22T11:00:00+00:00 >= 2024-11-22T10:00:00+00:00)",
+            "error: --since: must not be after --until "
+            "(2024-11-22T11:00:00+00:00 > 2024-11-22T10:00:00+00:00)",
+        ),
+        (
+            ("flights", "history", "--since", "99999999999d"),
+            "error: --since: '99999999999d' is too long a duration (at most 9999999999s, "
+            "99999999m, 999999h, 99999d or 9999w, with up to 6 decimals)",
         ),
         (
             ("flights", "history", "--limit", "0"),
             "error: --limit: must be between 1 and 1000, got 0",
         ),
         (
-            ("sectors", "occupancy", "EGTT", "--until", "0m"),
-            "error: --until: '0m': a duration must be longer than zero",
+            ("sectors", "occupancy", "EGTT", "--until", "2024-02-30"),
+            "error: --until: '2024-02-30' is neither a duration (30s, 90m, 24h, 7d, 2w) "
+            "nor an ISO time",
         ),
         (("sectors", "occupancy", "EGXX"), "error: sector 'EGXX': not found"),
     ],

@@ -32,7 +32,7 @@ def test_dry_run_shows_then_prune_removes(vatsim_env, engine, monkeypatch, tmp_p
     instance = DagsterInstance.get()
     for status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE):
         create_run_for_test(instance, job_name="ingest_snapshot", status=status)
-    archive = str(tmp_path / "archive" / "2024-11-20.tar.gz")
+    archive = str(tmp_path / "archive" / "2024-11-20.tar")
     with engine.connect() as connection:
         radios = connection.execute(select(func.count()).select_from(transceivers)).scalar_one()
     postgres = engine.dialect.name == "postgresql"

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
+import psutil
 import pytest
 import requests
 
@@ -123,18 +124,29 @@ def test_unknown_flight_is_one_error_line(database: str):
         "error: callsign 'NOPE123': no flight recorded"
     )
     assert refused(database, "flights", "stats", "999999") == "error: flight id 999999: not found"
+    # An id beyond any database integer is no flight either (was a traceback).
+    assert refused(database, "flights", "track", "99999999999999999999") == (
+        "error: flight id 99999999999999999999: not found"
+    )
+
+
+def test_unknown_sector_is_one_error_line(database: str):
+    """One rule for an unknown sector id, as `sectors occupancy` (was an empty list)."""
+    assert refused(database, "flights", "active", "--sector", "NOWHERE") == (
+        "error: sector 'NOWHERE': not found"
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "error"),
     [
         (("--limit", "0"), "error: --limit: must be between 1 and 1000, got 0"),
-        (("--offset", "-3"), "error: --offset: must be 0 or more, got -3"),
+        (("--offset", "-3"), "error: --offset: must be between 0 and 1000000000, got -3"),
         (
             ("--bbox", "1,2,3"),
             "error: --bbox: expected min_lat,min_lon,max_lat,max_lon, got '1,2,3'",
         ),
-        (("--bbox", "60,0,50,10"), "error: --bbox: min_lat is greater than max_lat"),
+        (("--bbox", "50,0,95,10"), "error: --bbox: latitudes must lie within -90..90"),
     ],
 )
 def test_bad_options_are_one_error_line(database: str, args: tuple[str, ...], error: str):
@@ -228,6 +240,13 @@ def test_serve_answers_over_http(database: str):
                 time.sleep(0.1)
         assert response.status_code == 200
         assert response.json()["total"] == len(active(latest_pilots()))
+        # Only this machine can reach it unless --host says otherwise.
+        listening = {
+            c.laddr.ip
+            for c in psutil.Process(server.pid).net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        }
+        assert listening == {"127.0.0.1"}
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=15)

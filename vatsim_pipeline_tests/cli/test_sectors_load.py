@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 # Registers the command on `main`, whether or not cli/app.py lists the module yet.
 import vatsim_pipeline.cli.sectors_load  # noqa: F401
 from vatsim_pipeline.cli.app import main
 from vatsim_pipeline.storage.schema import sectors
 from vatsim_pipeline.storage.sector_writes import replace_sectors
+from vatsim_pipeline.storage.traffic_schema import airports
 from vatsim_pipeline_tests.sectors import test_release
 from vatsim_pipeline_tests.shared_data import shared_data
 from vatsim_pipeline_tests.storage.reads_support import real_sectors
@@ -67,6 +68,9 @@ def test_local_files_and_a_custom_sector_are_stored_with_counts(
     )
     assert f"loading {shared_data('Boundaries.geojson.gz')}" in result.stderr
     assert "storing 1886 sectors into " in result.stderr
+    assert "stored 17753 airports" in result.stderr  # the real ones of VATSpy.dat
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(airports)) == 17753
     rows = stored(engine)
     assert len(rows) == 1886
     assert (rows["CUSTOM:EDGG-LOW"]["name"], rows["CUSTOM:EDGG-LOW"]["callsign_prefix"]) == (

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select, text
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.dead_letters import list_dead_letters, replay
 from vatsim_pipeline.defs.tags import ERROR_CATEGORY_TAG, ERROR_SERVICE_TAG, ERROR_SEVERITY_TAG
-from vatsim_pipeline.feed.landing import landed_after
+from vatsim_pipeline.feed.landing import landed_after, read_payload
 from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.resilience.breaker import CircuitState
 from vatsim_pipeline.resilience.errors import classify_error_info
@@ -99,9 +99,9 @@ def _clean_ingest(url: str, landing_dir: Path) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     for landed in landed_after(landing_dir, EPOCH):
-        snapshot = parse_data_feed(Path(landed.data_path).read_bytes())
+        snapshot = parse_data_feed(read_payload(landed.data_path))
         if landed.transceivers_path:
-            parse_transceivers(Path(landed.transceivers_path).read_bytes(), snapshot)
+            parse_transceivers(read_payload(landed.transceivers_path), snapshot)
         write_snapshot(engine, snapshot)
     return engine
 

@@ -13,7 +13,7 @@ from dagster import DagsterInstance, build_sensor_context
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.resources import build_resources
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
-from vatsim_pipeline.feed.landing import land
+from vatsim_pipeline.feed.landing import land, read_payload
 from vatsim_pipeline.resilience.breaker import CircuitState
 from vatsim_pipeline_tests.feed_server_fixture import running_feed_server
 
@@ -63,7 +63,8 @@ def test_each_new_update_is_landed_once_and_requests_one_run(feed, vatsim_env) -
     assert len(first.run_requests) == 1
     request = first.run_requests[0]
     landed = Path(request.run_config["ops"]["landed_snapshot"]["config"]["data_path"])
-    assert landed.read_bytes() == requests.get(feed.data_url, timeout=10).content
+    assert landed.name.endswith(".json.zst")
+    assert read_payload(landed) == requests.get(feed.data_url, timeout=10).content
     assert landed.is_relative_to(vatsim_env["VATSIM_LANDING_DIR"])
     stamp = driver.state.last_landed
     assert request.run_key == stamp.isoformat()

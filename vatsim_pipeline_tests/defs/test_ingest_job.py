@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 from sqlalchemy import func, select
@@ -17,12 +18,13 @@ from vatsim_pipeline.defs.tags import (
     UPDATE_TIMESTAMP_TAG,
 )
 from vatsim_pipeline.feed.client import snapshot_timestamp
+from vatsim_pipeline.feed.landing import land, read_payload, sha256_of
 from vatsim_pipeline.storage.schema import feed_snapshots, flight_positions, flights
 from vatsim_pipeline_tests.shared_data import TRANSCEIVERS_FEED, sequence_files, shared_data
 
 
 def _run(job, path, transceivers=None, *, tagged=True):
-    tags = ingest_tags(snapshot_timestamp(path.read_bytes())) if tagged else {}
+    tags = ingest_tags(snapshot_timestamp(read_payload(path))) if tagged else {}
     return job.execute_in_process(
         run_config=ingest_run_config(str(path), transceivers),
         instance=DagsterInstance.get(),
@@ -115,3 +117,42 @@ def test_a_missing_landed_file_fails_with_its_path(vatsim_env, tmp_path) -> None
     assert "gone.json: cannot read the landed data feed" in (
         failure.step_failure_data.user_failure_data.description
     )
+
+
+def test_a_compressed_landed_payload_is_stored_with_the_sha256_of_its_json(
+    vatsim_env, engine, tmp_path
+) -> None:
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    data = sequence_files()[0].read_bytes()
+    radios = shared_data(TRANSCEIVERS_FEED).read_bytes()
+    landed = land(tmp_path / "landing", snapshot_timestamp(data), data, radios)
+
+    result = _run(job, Path(landed.data_path), landed.transceivers_path)
+
+    assert result.success
+    with engine.connect() as connection:
+        stored = connection.execute(select(feed_snapshots)).one()
+        positions = connection.scalar(select(func.count()).select_from(flight_positions))
+    assert (stored.data_path, stored.transceivers_path) == (
+        landed.data_path,
+        landed.transceivers_path,
+    )
+    assert (stored.data_sha256, stored.transceivers_sha256) == (sha256_of(data), sha256_of(radios))
+    assert positions == stored.pilots == len(json.loads(data)["pilots"])
+    assert stored.transceivers > 0
+
+
+def test_a_damaged_compressed_payload_fails_at_once_with_its_path(vatsim_env, tmp_path) -> None:
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    data = sequence_files()[0].read_bytes()
+    landed = Path(land(tmp_path / "landing", snapshot_timestamp(data), data, None).data_path)
+    landed.write_bytes(landed.read_bytes()[:1000])
+
+    result = _run(job, landed, tagged=False)
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    assert len(failures) == 1  # no retries: a damaged file stays damaged
+    description = failures[0].step_failure_data.user_failure_data.description
+    assert f"{landed}: cannot read the landed data feed" in description
+    assert "damaged compressed payload" in description

@@ -1,4 +1,5 @@
-"""`dagster asset materialize --select '*'` works without the sensor: it fetches the feed."""
+"""`dagster asset materialize --select 'not group:traffic_patterns'` (every asset but the
+hourly partitioned ones) works without the sensor: it fetches the feed."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_materialize_everything_from_the_command_line(vatsim_env, engine) -> Non
                 "-m",
                 "vatsim_pipeline.definitions",
                 "--select",
-                "*",
+                "not group:traffic_patterns",
             ],
             cwd=REPOSITORY,
             env=env,

@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from vatsim_pipeline.feed.landing import decode_payload, sha256_of
 from vatsim_pipeline.maintenance import stored_snapshots
 from vatsim_pipeline.maintenance.landing_retention import LandingRetention, sweep_landing
+from vatsim_pipeline.storage.schema import feed_snapshots
 from vatsim_pipeline_tests.maintenance import land_snapshot
 
 WEEK = LandingRetention(days=7)
@@ -94,12 +97,12 @@ def test_archiving_writes_the_day_byte_for_byte_before_deleting(landing, engine,
     now = datetime.now(UTC) + timedelta(days=8)
 
     preview = sweep_landing(landing, engine, retention, now=now, dry_run=True)
-    assert preview.archives == [str(archive_dir / "2024-11-20.tar.gz")]
+    assert preview.archives == [str(archive_dir / "2024-11-20.tar")]
     assert not archive_dir.exists()
 
     done = sweep_landing(landing, engine, retention, now=now)
 
-    archive = archive_dir / "2024-11-20.tar.gz"
+    archive = archive_dir / "2024-11-20.tar"
     assert done.archives == [str(archive)]
     assert done.archive_bytes == archive.stat().st_size
     assert (done.files, done.bytes, done.days_removed) == (4, sum(map(len, originals.values())), 1)
@@ -107,15 +110,45 @@ def test_archiving_writes_the_day_byte_for_byte_before_deleting(landing, engine,
         members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
     assert members == {f"2024-11-20/{name}": data for name, data in originals.items()}
     assert not (landing / "2024-11-20").exists()
-    assert [p.name for p in archive_dir.iterdir()] == ["2024-11-20.tar.gz"]
+    assert [p.name for p in archive_dir.iterdir()] == ["2024-11-20.tar"]
 
     late = land_snapshot(landing, engine, _at("2024-11-20", 45))
     second = sweep_landing(landing, engine, retention, now=now)
 
-    assert second.archives == [str(archive_dir / "2024-11-20.1.tar.gz")]
+    assert second.archives == [str(archive_dir / "2024-11-20.1.tar")]
     with tarfile.open(second.archives[0]) as tar:
         assert sorted(tar.getnames()) == sorted(f"2024-11-20/{p.name}" for p in _files(late))
     assert archive.read_bytes() and len(list(archive_dir.iterdir())) == 2
+
+
+def test_a_plain_payload_of_an_earlier_version_is_archived_compressed(
+    landing, engine, tmp_path
+) -> None:
+    landed = land_snapshot(landing, engine, _at("2024-11-20", 15))
+    compressed = Path(landed.data_path)
+    plain = compressed.with_name(compressed.name.removesuffix(".zst"))
+    plain.write_bytes(decode_payload(compressed.name, compressed.read_bytes()))
+    compressed.unlink()
+    plain_size = plain.stat().st_size
+    retention = LandingRetention(days=7, archive_dir=tmp_path / "archive")
+
+    done = sweep_landing(landing, engine, retention, now=datetime.now(UTC) + timedelta(days=8))
+
+    with tarfile.open(done.archives[0]) as tar:
+        members = {Path(m.name).name: tar.extractfile(m).read() for m in tar.getmembers()}
+    assert sorted(members) == sorted([compressed.name, Path(landed.transceivers_path).name])
+    with engine.connect() as connection:
+        recorded = connection.execute(
+            select(feed_snapshots.c.data_sha256, feed_snapshots.c.transceivers_sha256)
+        ).one()
+    assert [
+        sha256_of(decode_payload(name, content)) for name, content in sorted(members.items())
+    ] == [
+        recorded.transceivers_sha256,
+        recorded.data_sha256,
+    ]
+    assert len(members[compressed.name]) * 3 < plain_size
+    assert not (landing / "2024-11-20").exists()
 
 
 def test_a_failed_archive_deletes_nothing(landing, engine, tmp_path) -> None:

@@ -19,8 +19,8 @@ NOW = datetime(2024, 11, 22, 12, 0, tzinfo=UTC)
         ("7d", timedelta(days=7)),
         ("30s", timedelta(seconds=30)),
         ("2w", timedelta(weeks=2)),
-        ("1.5H", timedelta(minutes=90)),
-        (" 15 m ", timedelta(minutes=15)),
+        ("1.5h", timedelta(minutes=90)),
+        ("15m", timedelta(minutes=15)),
     ],
 )
 def test_durations_count_back_from_now(text: str, back: timedelta) -> None:
@@ -42,7 +42,17 @@ def test_iso_times_are_taken_as_given_and_naive_ones_as_utc() -> None:
         ("yesterday", "'yesterday' is neither a duration (30s, 90m, 24h, 7d, 2w) nor an ISO time"),
         ("24", "'24' is neither a duration (30s, 90m, 24h, 7d, 2w) nor an ISO time"),
         ("-1h", "'-1h' is neither a duration (30s, 90m, 24h, 7d, 2w) nor an ISO time"),
-        ("0h", "'0h': the window must be longer than zero"),
+        ("0h", "'0h' is not in the past"),
+        ("1.5H", "'1.5H' is neither a duration (30s, 90m, 24h, 7d, 2w) nor an ISO time"),
+        (
+            "99999999999d",
+            "'99999999999d' is too long a duration (at most 9999999999s, 99999999m, "
+            "999999h, 99999d or 9999w, with up to 6 decimals)",
+        ),
+        (
+            "2023-02-29",
+            "'2023-02-29' is neither a duration (30s, 90m, 24h, 7d, 2w) nor an ISO time",
+        ),
         ("2024-11-23T00:00:00Z", "'2024-11-23T00:00:00Z' is not in the past"),
     ],
 )

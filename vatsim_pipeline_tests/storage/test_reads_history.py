@@ -114,6 +114,17 @@ def test_durations_count_back_from_the_newest_snapshot(service: QueryService):
     assert (iso.since, iso.until) == (at(9), at(10, 30))
 
 
+def test_a_window_that_ends_before_it_starts_holds_nothing(service: QueryService):
+    """Not a mistake (no schema can say "since before until"): an empty answer."""
+    flights = service.get_flight_history(since=at(11), until=at(10))
+    visits = service.get_sector_occupancy("EGTT", since=at(11), until=at(10))
+    for page in (flights, visits):
+        assert (page.items, page.total, page.since, page.until) == ([], 0, at(11), at(10))
+    instant = service.get_flight_history(since="0h", until="0h")
+    assert instant.since == instant.until == NOW
+    assert instant.total == len(expected_flights(NOW, NOW)) > 0
+
+
 def test_flight_pages_are_disjoint_and_cover_the_total(service: QueryService):
     since, until = at(0, days_before=3), NOW
     pages = [
@@ -127,12 +138,12 @@ def test_flight_pages_are_disjoint_and_cover_the_total(service: QueryService):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"since": at(11), "until": at(10)}, "since: must be before until"),
         ({"since": "yesterday"}, "since: 'yesterday' is neither a duration"),
-        ({"until": "0h"}, "until: '0h': a duration must be longer than zero"),
+        ({"until": "99999999999d"}, "until: '99999999999d' is too long a duration"),
         ({"since": "2024-13-01"}, "since: '2024-13-01' is neither a duration"),
+        ({"since": "2023-02-29"}, "since: '2023-02-29' is neither a duration"),
         ({"limit": 0}, "limit: must be between 1 and 1000, got 0"),
-        ({"offset": -1}, "offset: must be 0 or more, got -1"),
+        ({"offset": -1}, "offset: must be between 0 and 1000000000, got -1"),
     ],
 )
 def test_bad_window_arguments_name_the_parameter(
