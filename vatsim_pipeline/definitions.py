@@ -3,9 +3,9 @@
 from dagster import Definitions, JobDefinition, in_process_executor
 
 from vatsim_pipeline.alerts.settings import AlertSettings
+from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
 from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
-from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.health_assets import (
     pipeline_health,
