@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from vatsim_pipeline.settings import Settings
     from vatsim_pipeline.storage.reads import QueryService
 
-ROUTER_PROVIDERS: tuple[str, ...] = ("vatsim_pipeline.api.analytics_routes:analytics_router",)
+ROUTER_PROVIDERS: tuple[str, ...] = (
+    "vatsim_pipeline.api.analytics_routes:analytics_router",
+    "vatsim_pipeline.api.anomaly_routes:anomalies_router",
+)
 
 
 def provided_routers(

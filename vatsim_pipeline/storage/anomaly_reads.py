@@ -48,14 +48,18 @@ def anomaly_page(
         raise InvalidQuery("kind", f"{', '.join(unknown)} is not one of {', '.join(KINDS)}")
     start, end = resolve_window(since, until, newest_update(connection) or datetime.now(UTC))
     filters = {"since": start, "until": end, "kinds": kinds, "active": active}
-    total = connection.scalar(select(func.count()).select_from(_listing(**filters).subquery()))
+    if start > end:  # an empty window
+        total, items = 0, []
+    else:
+        total = connection.scalar(select(func.count()).select_from(_listing(**filters).subquery()))
+        items = list_anomalies(connection, **filters, limit=limit, offset=offset)
     return {
         "since": start.isoformat(),
         "until": end.isoformat(),
         "total": total,
         "limit": limit,
         "offset": offset,
-        "items": list_anomalies(connection, **filters, limit=limit, offset=offset),
+        "items": items,
     }
 
 
