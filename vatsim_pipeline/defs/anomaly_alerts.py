@@ -12,6 +12,8 @@ landed; a fetch that long after that update is the evidence (`record_stale_feed`
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from dagster import (
     AssetObservation,
     DefaultSensorStatus,
@@ -42,18 +44,23 @@ def _feed_sensor_cursor(context: SensorEvaluationContext) -> FeedCursor | None:
     return None
 
 
+def fetched_while_landed(cursor: FeedCursor) -> tuple[datetime, datetime] | None:
+    """(newest update landed, last successful fetch) from the feed sensor's cursor: a fetch
+    after which no newer update was landed found the feed still at that update."""
+    fetched = cursor.breakers.state(FEED).last_success_time
+    if cursor.last_landed is None or fetched is None:
+        return None
+    return cursor.last_landed, fetched
+
+
 def _notice_stale_feed(context: SensorEvaluationContext, database: DatabaseResource) -> str:
     cursor = _feed_sensor_cursor(context)
-    if cursor is None or cursor.last_landed is None:
+    seen = fetched_while_landed(cursor) if cursor is not None else None
+    if seen is None:
         return ""
-    fetched = cursor.breakers.state(FEED).last_success_time
-    if fetched is None:
-        return ""
-    if record_stale_feed(database.engine(), cursor.last_landed, fetched, Thresholds.from_env()):
-        return (
-            f"stale feed: still at {cursor.last_landed.isoformat()} when fetched at "
-            f"{fetched.isoformat()}"
-        )
+    landed, fetched = seen
+    if record_stale_feed(database.engine(), landed, fetched, Thresholds.from_env()):
+        return f"stale feed: still at {landed.isoformat()} when fetched at {fetched.isoformat()}"
     return ""
 
 
