@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from vatsim_pipeline.analytics.anomalies.thresholds import Thresholds
 from vatsim_pipeline.storage.anomalies import anomalies
+from vatsim_pipeline.storage.anomaly_reads import flights_with_anomalies
 from vatsim_pipeline.storage.anomaly_writes import detect_snapshot, record_stale_feed
+from vatsim_pipeline.storage.schema import flights
 from vatsim_pipeline_tests.storage.anomaly_support import (
     copies,
     ingest,
@@ -127,6 +129,18 @@ def test_a_pilot_held_still_at_300_kt_for_five_minutes_is_frozen(engine, tmp_pat
         )
     assert f'"held_since":"{t[0].isoformat()}"' in trigger
     assert '"held_s":344.998' in trigger
+    # What traffic analytics may leave out: teleports and frozen flights, by window.
+    with engine.connect() as connection:
+        excluded = flights_with_anomalies(connection, t[0], t[-1])
+        before_any = flights_with_anomalies(connection, t[0], t[0])
+        names = dict(connection.execute(select(flights.c.id, flights.c.callsign)).all())
+    assert {names[flight_id] for flight_id in excluded} == {
+        "RYS3972",
+        "KQA687B",
+        "PGT6DR",
+        "ACA127",
+    }
+    assert before_any == set()
 
 
 def test_a_snapshot_fetched_two_minutes_late_is_a_stale_feed(engine, tmp_path) -> None:
