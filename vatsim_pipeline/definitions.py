@@ -3,10 +3,16 @@
 from dagster import Definitions, JobDefinition, in_process_executor
 
 from vatsim_pipeline.alerts.settings import AlertSettings
+from vatsim_pipeline.defs.airport_forecast_assets import airport_forecast
 from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
 from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
+from vatsim_pipeline.defs.forecast_assets import (
+    forecast_every_minute,
+    forecast_job,
+    sector_forecast,
+)
 from vatsim_pipeline.defs.health_assets import (
     pipeline_health,
     pipeline_health_every_5_minutes,
@@ -17,8 +23,16 @@ from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
+from vatsim_pipeline.defs.pattern_assets import sector_coverage, sector_load
+from vatsim_pipeline.defs.pattern_jobs import traffic_patterns_hourly, traffic_patterns_job
 from vatsim_pipeline.defs.resources import build_resources
-from vatsim_pipeline.defs.sector_assets import sectors, sectors_daily, sectors_job
+from vatsim_pipeline.defs.run_logging import run_loggers
+from vatsim_pipeline.defs.sector_assets import (
+    sectors,
+    sectors_daily,
+    sectors_job,
+    sectors_when_missing,
+)
 from vatsim_pipeline.defs.session_assets import (
     session_lifecycle,
     session_lifecycle_every_minute,
@@ -42,22 +56,37 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sector_occupancy,
             session_lifecycle,
             anomalies,
+            sector_load,
+            sector_coverage,
+            sector_forecast,
             *AIRPORT_PATTERN_ASSETS,
+            airport_forecast,
         ],
         asset_checks=[*TABLE_CHECKS, active_anomalies],
-        jobs=[ingest_job, pipeline_health_job, maintenance_job, sectors_job, session_lifecycle_job],
-        sensors=[vatsim_feed_sensor, anomaly_alerts],
+        jobs=[
+            ingest_job,
+            pipeline_health_job,
+            maintenance_job,
+            sectors_job,
+            session_lifecycle_job,
+            traffic_patterns_job,
+            forecast_job,
+        ],
+        sensors=[vatsim_feed_sensor, sectors_when_missing, anomaly_alerts],
         schedules=[
             pipeline_health_every_5_minutes,
             maintenance_hourly,
             sectors_daily,
             session_lifecycle_every_minute,
+            traffic_patterns_hourly,
+            forecast_every_minute,
         ],
         resources={
             **build_resources(settings),
             "landed_io_manager": LandedSnapshotIOManager(),
         },
         executor=in_process_executor,
+        loggers=run_loggers(),
     )
 
 

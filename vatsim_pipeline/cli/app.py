@@ -17,6 +17,9 @@ COMMAND_MODULES = (
     "prune",
     "anomalies",
     "simulate",
+    "sector_patterns",
+    "init",
+    "airport_patterns",
 )
 
 

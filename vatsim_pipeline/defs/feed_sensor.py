@@ -7,7 +7,9 @@ requested, and the run key is the snapshot's
 kept in the cursor, protect the services: `feed` (the fetch) and `database` (ingest runs
 that failed on the database). While the feed's breaker is open the sensor does not call
 the feed; while the database's is open it keeps landing payloads but requests no runs,
-then one probe run, then every pending payload once the probe succeeds.
+then one probe run, then every pending payload once the probe succeeds. While no new
+update lands for a minute it reports the `newest_snapshot_fresh` check failed, with its
+reason (see `table_checks.stale_feed_evaluation`): red in the UI, not a grey skip.
 """
 
 import os
@@ -27,6 +29,7 @@ from dagster import (
 from vatsim_pipeline.defs.ingest_job import ingest_job, ingest_run_config, ingest_tags
 from vatsim_pipeline.defs.resources import FeedResource, LandingResource
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
+from vatsim_pipeline.defs.table_checks import stale_feed_evaluation
 from vatsim_pipeline.defs.tags import ERROR_SERVICE_TAG
 from vatsim_pipeline.feed.client import FeedUnavailable
 from vatsim_pipeline.feed.landing import LandedFile, land, landed_after
@@ -77,10 +80,18 @@ def vatsim_feed_sensor(
     reason = "; ".join(n for n in notes if n)
     if run_requests and reason:
         context.log.info(reason)
+    previous_tick = context.last_tick_completion_time
+    stale = stale_feed_evaluation(
+        cursor.last_landed,
+        now,
+        datetime.fromtimestamp(previous_tick, UTC) if previous_tick else None,
+        reason or "nothing to do",
+    )
     return SensorResult(
         run_requests=run_requests,
         skip_reason=None if run_requests else reason or "nothing to do",
         cursor=cursor.dump(),
+        asset_events=[stale] if stale else [],
     )
 
 

@@ -24,6 +24,7 @@ from dagster import (
 from pydantic import Field
 
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 from vatsim_pipeline.reports import (
     circuit_breakers_report,
     errors_report,
@@ -108,6 +109,7 @@ def _number(value: float | None) -> MetadataValue:
 pipeline_health_job = define_asset_job(
     "pipeline_health_job",
     selection=AssetSelection.groups(HEALTH_GROUP),
+    config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Recompute the pipeline_health figures.",
     tags={"dagster/max_runtime": MAX_RUNTIME_S},

@@ -41,6 +41,7 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
+from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.maintenance.landing_retention import LandingRetention, sweep_landing
 from vatsim_pipeline.maintenance.prune_runs import RunRetention, prune_runs
@@ -219,6 +220,7 @@ def maintenance(
 maintenance_job = define_asset_job(
     "maintenance_job",
     selection=AssetSelection.groups(MAINTENANCE_GROUP),
+    config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Landed payload retention, Dagster run pruning and table retention.",
     tags={"dagster/max_runtime": MAX_RUNTIME_S},

@@ -62,9 +62,10 @@ def sector_occupancy(
         sectors = sector_set(engine)
         if sectors is None:
             context.log.warning(
-                "no sectors stored: materialize `sectors` first; the positions of "
-                f"{landed.update_timestamp.isoformat()} stay unassigned"
+                f"no sectors stored yet: the positions of {landed.update_timestamp.isoformat()} "
+                "stay unassigned (sensor sectors_when_missing requests a refresh_sectors run)"
             )
+            yield from _without_sectors(landed)
             return
         write = update_occupancy(engine, landed.update_timestamp, sectors)
     except Exception as error:
@@ -97,6 +98,14 @@ def sector_occupancy(
             **common,
         },
     )
+
+
+def _without_sectors(landed: LandedSnapshot) -> Iterator[MaterializeResult]:
+    """Both assets, recorded as having located nothing, so that the run's table checks
+    still run after them (and say why positions are unassigned) instead of being skipped."""
+    common = {"update_timestamp": landed.update_timestamp.isoformat(), "sectors_stored": 0}
+    yield MaterializeResult(asset_key=OCCUPANCY, metadata={"positions_located": 0, **common})
+    yield MaterializeResult(asset_key=STAFFING, metadata={"controllers_staffing": 0, **common})
 
 
 def _summary(write: OccupancyWrite) -> str:

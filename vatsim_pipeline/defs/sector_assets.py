@@ -4,28 +4,42 @@ loaded from local files.
 A refresh loads and checks every file before it touches the table, then replaces the
 stored sectors in one transaction: a download error or a bad file fails the run with a
 classified failure and the previous boundaries stay in place.
+
+A database without sectors gets them at start: the `sectors_when_missing` sensor requests
+a refresh as soon as it finds none stored (a fresh install, `make demo`), and again
+`RETRY_AFTER` after a failed one, instead of every ingest run warning until 04:00 UTC.
 """
 
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Literal, NoReturn
 
 from dagster import (
     AssetExecutionContext,
     AssetSelection,
     Config,
+    DagsterRunStatus,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     Failure,
     MaterializeResult,
+    RunRequest,
+    RunsFilter,
     ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
     asset,
     define_asset_job,
     in_process_executor,
+    sensor,
 )
 from pydantic import Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable, network_retry_policy
 from vatsim_pipeline.sectors.boundaries import SectorSourceError
@@ -36,11 +50,21 @@ from vatsim_pipeline.sectors.sources import (
     given_files,
     live_files,
 )
+from vatsim_pipeline.storage.occupancy_writes import stored_sectors_key
+from vatsim_pipeline.storage.reads_base import describe_error
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 
 SECTORS_GROUP = "sectors"
 KINDS = ("fir", "uir", "tracon", "custom")
 SERVICE = "sectors"
+MISSING_CHECK_INTERVAL_S = 30
+RETRY_AFTER = timedelta(minutes=10)
+UNFINISHED = {
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+}
 
 
 class SectorsConfig(Config):
@@ -141,6 +165,7 @@ sectors_job = define_asset_job(
     "refresh_sectors",
     # The whole group: the sector boundaries and the VATSpy airport list beside them.
     selection=AssetSelection.groups(SECTORS_GROUP),
+    config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Reload the sector boundaries and the airports, replacing the stored ones.",
     hooks={classify_failure},
@@ -154,3 +179,37 @@ sectors_daily = ScheduleDefinition(
     default_status=DefaultScheduleStatus.RUNNING,
     description="Refresh the sector boundaries from the current release at 04:00 UTC.",
 )
+
+
+@sensor(
+    job=sectors_job,
+    minimum_interval_seconds=MISSING_CHECK_INTERVAL_S,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Requests a sectors refresh when none are stored (a fresh database), so "
+    "occupancy is located from the first snapshots on; after a failed refresh it waits "
+    f"{RETRY_AFTER.seconds // 60} minutes before the next.",
+)
+def sectors_when_missing(
+    context: SensorEvaluationContext, database: DatabaseResource
+) -> RunRequest | SkipReason:
+    try:
+        with database.engine().connect() as connection:
+            stored, _ = stored_sectors_key(connection)
+    except SQLAlchemyError as error:
+        return SkipReason(f"cannot count the stored sectors: {describe_error(error)}")
+    if stored:
+        return SkipReason(f"{stored} sectors stored; the daily schedule refreshes them")
+    records = context.instance.get_run_records(RunsFilter(job_name=sectors_job.name), limit=1)
+    last = records[0] if records else None
+    run = last.dagster_run.run_id[:8] if last else ""
+    if last is not None and last.dagster_run.status in UNFINISHED:
+        return SkipReason(f"no sectors stored; refresh run {run} is on its way")
+    if last is not None and last.dagster_run.status == DagsterRunStatus.FAILURE:
+        ended = last.end_time or last.update_timestamp.timestamp()
+        retry_at = datetime.fromtimestamp(ended, UTC) + RETRY_AFTER
+        if datetime.now(UTC) < retry_at:
+            return SkipReason(
+                f"no sectors stored; refresh run {run} failed, next try after "
+                f"{retry_at:%H:%M:%S}Z"
+            )
+    return RunRequest(tags={"vatsim/requested_by": "no sectors stored"})

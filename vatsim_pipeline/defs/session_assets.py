@@ -20,8 +20,8 @@ from pydantic import Field
 
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
-from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
 from vatsim_pipeline.storage.sessions import TIMEOUT_VARIABLE, end_sessions, session_timeout_s
@@ -103,11 +103,10 @@ def session_lifecycle(
 
 session_lifecycle_job = define_asset_job(
     "session_lifecycle_job",
-    selection=AssetSelection.assets("session_lifecycle", "flight_summaries")
-    | AssetSelection.checks(*TABLE_CHECKS),
+    selection=AssetSelection.assets("session_lifecycle", "flight_summaries"),
+    config=RUN_LOGGING,
     executor_def=in_process_executor,
-    description="End the sessions the feed stopped listing and summarise ended flights; "
-    "then check the newest snapshot and the recent tracks.",
+    description="End the sessions the feed stopped listing and summarise ended flights.",
     hooks={classify_failure},
 )
 

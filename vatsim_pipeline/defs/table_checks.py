@@ -1,26 +1,36 @@
-"""Asset checks on the stored tables. Each reads a handful of indexed rows (milliseconds);
-what they cost is a Dagster step each, so they run every minute in the session lifecycle
-job rather than in every ingest run (where a job selecting their assets would include
-them unless it says `.without_checks()`). A database that cannot answer fails a check
-with a WARN naming the error; it never fails the run the check is part of.
+"""Asset checks on the stored tables, evaluated in every ingest run, in one step after
+the tables and occupancy are written (each check reads a handful of indexed rows:
+milliseconds). They must run there: the UI shows a check against its asset's latest
+materialization, and one evaluated by another run (they used to run every minute in the
+session lifecycle job) reads "Not Evaluated" as soon as the next ingest run materializes
+the asset, about every 15 s. A database that cannot answer fails a check with a WARN
+naming the error; it never fails the run the check is part of.
 
 - `flights`: every pilot of the newest snapshot has its position; every recent flight's
   track starts at its `first_seen` and ends at its `last_seen` (the writes store both in
   one transaction, so a difference means lost, moved or foreign positions).
 - `flight_sector_occupancy`: every position of the newest snapshot has its sector.
-- `landed_snapshot`: the newest stored snapshot is under a minute old, checked only while
-  the feed sensor is running (a stopped sensor means nobody expects fresh data).
+- `landed_snapshot`: the newest stored snapshot is under a minute old (WARN), under 90 s
+  (ERROR beyond: red), checked only while the feed sensor is running (a stopped sensor
+  means nobody expects fresh data). No ingest run happens while the feed is down, so
+  the feed sensor reports this check too (`stale_feed_evaluation`) once the newest
+  landed update is older than a minute: a feed outage turns the asset and the Overview
+  red within two minutes, with the sensor's reason, instead of a grey skipped tick.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
-    asset_check,
+    AssetCheckSpec,
+    AssetKey,
+    multi_asset_check,
 )
 from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,10 +41,16 @@ from vatsim_pipeline.storage.schema import (
     flight_positions,
     flights,
     sector_assignments,
+    sectors,
 )
 
 TRACK_LOOKBACK = timedelta(hours=1)
 MAX_SNAPSHOT_AGE_S = 60.0
+# Older than this the freshness check fails as an ERROR (red), so that a feed down for
+# two minutes is red whatever the phase of the sensor's 5 s ticks and the 15 s updates.
+STALE_ERROR_AGE_S = 90.0
+# While the feed stays stale the sensor reports the check once per this many seconds.
+STALE_REPORT_EVERY_S = 30.0
 SENSOR = "vatsim_feed_sensor"
 # A sensor whose last tick is older than this is not running, whatever its status says
 # (the daemon is down).
@@ -87,14 +103,6 @@ def _positions_at(observed_at: datetime):
     )
 
 
-@asset_check(
-    asset="flights",
-    description="Every pilot of the newest stored snapshot has its row in flight_positions.",
-)
-def newest_snapshot_positions_complete(database: DatabaseResource) -> AssetCheckResult:
-    return _queried(database, _positions_complete)
-
-
 def _positions_complete(connection: Connection) -> AssetCheckResult:
     newest, pilots = _newest(connection)
     if newest is None:
@@ -106,15 +114,6 @@ def _positions_complete(connection: Connection) -> AssetCheckResult:
         description=f"{stored} positions for {pilots} pilots at {newest.isoformat()}",
         metadata={"snapshot": newest.isoformat(), "pilots": pilots, "positions": stored},
     )
-
-
-@asset_check(
-    asset="flights",
-    description="Every flight seen in the last hour has its first position at first_seen "
-    "and its last at last_seen: none missing, none outside the session.",
-)
-def tracks_match_sessions(database: DatabaseResource) -> AssetCheckResult:
-    return _queried(database, _tracks_match)
 
 
 def _tracks_match(connection: Connection) -> AssetCheckResult:
@@ -155,15 +154,6 @@ def _tracks_match(connection: Connection) -> AssetCheckResult:
     )
 
 
-@asset_check(
-    asset="flight_sector_occupancy",
-    description="Every position of the newest stored snapshot has its sector assignment "
-    "(a missed occupancy step leaves positions unassigned).",
-)
-def newest_snapshot_positions_located(database: DatabaseResource) -> AssetCheckResult:
-    return _queried(database, _positions_located)
-
-
 def _positions_located(connection: Connection) -> AssetCheckResult:
     newest, _ = _newest(connection)
     if newest is None:
@@ -185,10 +175,13 @@ def _positions_located(connection: Connection) -> AssetCheckResult:
             )
         )
     ).one()
+    description = f"{located} of {total} positions at {newest.isoformat()} located"
+    if located < total and not connection.scalar(select(func.count()).select_from(sectors)):
+        description += "; no sectors stored (sensor sectors_when_missing requests them)"
     return AssetCheckResult(
         passed=located == total,
         severity=AssetCheckSeverity.ERROR,
-        description=f"{located} of {total} positions at {newest.isoformat()} located",
+        description=description,
         metadata={
             "snapshot": newest.isoformat(),
             "positions": total,
@@ -213,17 +206,6 @@ def feed_sensor_running(context: AssetCheckExecutionContext, now: float) -> bool
     return False
 
 
-@asset_check(
-    asset="landed_snapshot",
-    description="The newest stored snapshot is under 60 s old while the feed sensor runs; "
-    "passes with a note when the sensor is stopped (replays, back-fills).",
-)
-def newest_snapshot_fresh(
-    context: AssetCheckExecutionContext, database: DatabaseResource
-) -> AssetCheckResult:
-    return _queried(database, lambda connection: _fresh(context, connection))
-
-
 def _fresh(context: AssetCheckExecutionContext, connection: Connection) -> AssetCheckResult:
     now = time.time()
     newest, _ = _newest(connection)
@@ -242,7 +224,7 @@ def _fresh(context: AssetCheckExecutionContext, connection: Connection) -> Asset
         )
     return AssetCheckResult(
         passed=age is not None and age < MAX_SNAPSHOT_AGE_S,
-        severity=AssetCheckSeverity.WARN,
+        severity=_age_severity(age),
         description="no snapshot stored"
         if age is None
         else f"newest snapshot is {age:.0f} s old (limit {MAX_SNAPSHOT_AGE_S:.0f} s)",
@@ -250,9 +232,101 @@ def _fresh(context: AssetCheckExecutionContext, connection: Connection) -> Asset
     )
 
 
-TABLE_CHECKS = [
-    newest_snapshot_positions_complete,
-    tracks_match_sessions,
-    newest_snapshot_positions_located,
-    newest_snapshot_fresh,
-]
+def _age_severity(age: float | None) -> AssetCheckSeverity:
+    """WARN while a snapshot is merely late, ERROR (red) once it is `STALE_ERROR_AGE_S` old."""
+    if age is not None and age < STALE_ERROR_AGE_S:
+        return AssetCheckSeverity.WARN
+    return AssetCheckSeverity.ERROR
+
+
+POSITIONS_COMPLETE = AssetCheckKey(AssetKey("flights"), "newest_snapshot_positions_complete")
+TRACKS_MATCH = AssetCheckKey(AssetKey("flights"), "tracks_match_sessions")
+POSITIONS_LOCATED = AssetCheckKey(
+    AssetKey("flight_sector_occupancy"), "newest_snapshot_positions_located"
+)
+FRESH = AssetCheckKey(AssetKey("landed_snapshot"), "newest_snapshot_fresh")
+DESCRIPTIONS = {
+    POSITIONS_COMPLETE: "Every pilot of the newest stored snapshot has its row in "
+    "flight_positions.",
+    TRACKS_MATCH: "Every flight seen in the last hour has its first position at first_seen "
+    "and its last at last_seen: none missing, none outside the session.",
+    POSITIONS_LOCATED: "Every position of the newest stored snapshot has its sector "
+    "assignment (a missed occupancy step, or no sectors stored, leaves positions unassigned).",
+    FRESH: f"The newest stored snapshot is under {MAX_SNAPSHOT_AGE_S:.0f} s old while the "
+    f"feed sensor runs (WARN; ERROR from {STALE_ERROR_AGE_S:.0f} s, also reported by the "
+    "sensor while the feed is down); passes with a note when the sensor is stopped.",
+}
+
+
+def _keyed(result: AssetCheckResult, key: AssetCheckKey) -> AssetCheckResult:
+    return AssetCheckResult(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=result.passed,
+        severity=result.severity,
+        description=result.description,
+        metadata=result.metadata,
+    )
+
+
+@multi_asset_check(
+    specs=[
+        AssetCheckSpec(key.name, asset=key.asset_key, description=description)
+        for key, description in DESCRIPTIONS.items()
+    ],
+    can_subset=True,
+    name="table_checks",
+    description="The checks of the stored tables, in one step of every ingest run.",
+)
+def table_checks(
+    context: AssetCheckExecutionContext, database: DatabaseResource
+) -> Iterator[AssetCheckResult]:
+    queries: dict[AssetCheckKey, Callable[[Connection], AssetCheckResult]] = {
+        POSITIONS_COMPLETE: _positions_complete,
+        TRACKS_MATCH: _tracks_match,
+        POSITIONS_LOCATED: _positions_located,
+        FRESH: lambda connection: _fresh(context, connection),
+    }
+    for key, query in queries.items():
+        if key in context.selected_asset_check_keys:
+            yield _keyed(_queried(database, query), key)
+
+
+def stale_feed_evaluation(
+    newest_landed: datetime | None,
+    now: datetime,
+    previous_tick: datetime | None,
+    reason: str,
+) -> AssetCheckEvaluation | None:
+    """The freshness check as the feed sensor reports it while no update lands (no ingest
+    run evaluates it then): failed once the newest landed update is `MAX_SNAPSHOT_AGE_S`
+    old, ERROR from `STALE_ERROR_AGE_S`, with the sensor's reason. Reported when it
+    crosses either age, then every `STALE_REPORT_EVERY_S`; None otherwise (an ingest run
+    reports the fresh case)."""
+    if newest_landed is None:
+        return None
+    age = (now - newest_landed).total_seconds()
+    if age < MAX_SNAPSHOT_AGE_S:
+        return None
+    if previous_tick is not None:
+        before = (previous_tick - newest_landed).total_seconds()
+        thresholds = (MAX_SNAPSHOT_AGE_S, STALE_ERROR_AGE_S)
+        crossed = any(before < limit <= age for limit in thresholds)
+        if not crossed and before // STALE_REPORT_EVERY_S == age // STALE_REPORT_EVERY_S:
+            return None
+    return AssetCheckEvaluation(
+        asset_key=FRESH.asset_key,
+        check_name=FRESH.name,
+        passed=False,
+        severity=_age_severity(age),
+        description=f"no new feed update for {age:.0f} s: {reason}"[:MAX_REASON * 2],
+        metadata={
+            "newest_landed": newest_landed.isoformat(),
+            "age_s": round(age, 1),
+            "checked_at": now.isoformat(),
+            "reported_by": SENSOR,
+        },
+    )
+
+
+TABLE_CHECKS = [table_checks]

@@ -7,6 +7,10 @@ It answers like `status.vatsim.net` and `data.vatsim.net`:
   wherever the client reached the server);
 - `GET /v3/vatsim-data.json` and `GET /v3/transceivers-data.json` serve the current
   snapshot, gzip-compressed when the client accepts it (compressed once per snapshot);
+- `GET /api/map_data/` announces a map-data release of the simulated world like
+  api.vatsim.net does, and `GET /map_data/<file>` serves its `VATSpy.dat`,
+  `Boundaries.geojson` and `TRACONBoundaries.geojson` (see `map_release`), so that the
+  sectors load offline through the live release's download path;
 - `GET /_control` shows the fault settings, `POST /_control` with a JSON object changes
   them (see `faults.FaultSettings`), `POST /_control/advance` publishes the next snapshot
   at once.
@@ -42,6 +46,7 @@ from starlette.routing import Route
 
 from vatsim_pipeline.feed import faults as fault_modes
 from vatsim_pipeline.feed.faults import Faults, KeepRawSend
+from vatsim_pipeline.feed.map_release import ANNOUNCE_PATH, FILES_PATH, simulated_release
 
 DATA_PATH = "/v3/vatsim-data.json"
 TRANSCEIVERS_PATH = "/v3/transceivers-data.json"
@@ -236,6 +241,16 @@ def create_app(state: FeedState) -> KeepRawSend:
             }
         )
 
+    async def map_data(request: Request) -> Response:
+        base = str(request.base_url)
+        return JSONResponse(simulated_release().announcement(base))
+
+    async def map_file(request: Request) -> Response:
+        body = simulated_release().files.get(request.path_params["name"])
+        if body is None:
+            return JSONResponse({"error": "no such file in the release"}, status_code=404)
+        return Response(body, media_type="application/octet-stream")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.start_clock()
@@ -249,6 +264,8 @@ def create_app(state: FeedState) -> KeepRawSend:
             Route("/status.json", functools.partial(feed, name="status")),
             Route(DATA_PATH, functools.partial(feed, name="data")),
             Route(TRANSCEIVERS_PATH, functools.partial(feed, name="transceivers")),
+            Route(ANNOUNCE_PATH, map_data),
+            Route(FILES_PATH + "{name}", map_file),
             Route("/_control", control, methods=["GET", "POST"]),
             Route("/_control/advance", advance, methods=["POST"]),
         ],

@@ -90,8 +90,34 @@ def _chunks(
                 if size > max_bytes:
                     raise ReleaseError(url, "", f"body is over the {max_bytes} bytes limit")
                 yield chunk
+    except requests.ConnectionError as exc:
+        reason = f"cannot connect: {_root_cause(exc)}"
+        raise ReleaseError(url, "", f"download failed: {reason}") from exc
     except requests.RequestException as exc:
         raise ReleaseError(url, "", f"download failed: {exc}") from exc
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost error under requests' and urllib3's wrappers ("[Errno 111] Connection
+    refused", "[Errno -3] Temporary failure in name resolution"): the one line worth
+    showing of a failed connection, whose message otherwise repeats every wrapper."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        reason = getattr(exc, "reason", None)
+        first = exc.args[0] if exc.args else None
+        inner = next(
+            (
+                candidate
+                for candidate in (reason, exc.__cause__, exc.__context__, first)
+                if isinstance(candidate, BaseException)
+            ),
+            None,
+        )
+        if inner is None:
+            break
+        exc = inner
+    return exc
 
 
 def _download(

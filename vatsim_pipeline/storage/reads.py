@@ -51,6 +51,17 @@ from vatsim_pipeline.storage.reads_history import (
     sector_known,
     sector_occupancy,
 )
+from vatsim_pipeline.storage.reads_patterns import (
+    CoverageReport,
+    SectorForecast,
+    SectorTraffic,
+    check_window,
+    coverage_report,
+    parse_bucket,
+    retention_limit,
+    sector_forecast,
+    sector_traffic,
+)
 from vatsim_pipeline.storage.reads_sectors import sector_page
 from vatsim_pipeline.storage.reads_status import (
     count_rows,
@@ -69,6 +80,7 @@ __all__ = [
     "ActiveController",
     "ActiveFlight",
     "BBox",
+    "CoverageReport",
     "DatabaseStats",
     "FlightSession",
     "FlightStats",
@@ -78,7 +90,9 @@ __all__ = [
     "NotFound",
     "Page",
     "QueryService",
+    "SectorForecast",
     "SectorSummary",
+    "SectorTraffic",
     "SectorVisit",
     "SnapshotInfo",
     "WindowPage",
@@ -230,6 +244,57 @@ class QueryService:
             if not sector_known(connection, sector):
                 raise NotFound(f"sector {sector!r}: not found")
             return sector_occupancy(connection, sector, start, end, now, limit=limit, offset=offset)
+
+    def get_sector_traffic(
+        self,
+        sector: str,
+        since: TimeArgument = None,
+        until: TimeArgument = None,
+        bucket: str = "15m",
+    ) -> SectorTraffic:
+        """The sector's load (flights entering, peak and mean inside, its TRACONs and
+        sub-sectors included) per `bucket` (15m or 1h) in since..until; raises `NotFound`
+        for an unknown sector, `InvalidQuery` for an inverted window or one longer than
+        the retention."""
+        parse_bucket(bucket)
+        sector = sector.strip()
+        with self._query() as connection:
+            start, end = resolve_window(since, until, _now(connection))
+            check_window(start, end, retention_limit())
+            if not sector_known(connection, sector):
+                raise NotFound(f"sector {sector!r}: not found")
+            return sector_traffic(connection, sector, start, end, bucket)
+
+    def get_coverage(
+        self,
+        since: TimeArgument = None,
+        until: TimeArgument = None,
+        sector: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> CoverageReport:
+        """ATC coverage per sector over the hours in since..until: minutes staffed, flight
+        minutes, and the share under ATC; most flown first. One sector when `sector`."""
+        check_page(limit, offset)
+        with self._query() as connection:
+            start, end = resolve_window(since, until, _now(connection))
+            check_window(start, end, retention_limit())
+            if sector is not None:
+                sector = sector.strip()
+                if not sector_known(connection, sector):
+                    raise NotFound(f"sector {sector!r}: not found")
+            return coverage_report(
+                connection, start, end, sector_id=sector, limit=limit, offset=offset
+            )
+
+    def get_sector_forecast(self, sector: str) -> SectorForecast:
+        """The newest forecast of flights entering the sector in the next two hours, per
+        15 minutes with a low/high band; raises `NotFound` for an unknown sector."""
+        sector = sector.strip()
+        with self._query() as connection:
+            if not sector_known(connection, sector):
+                raise NotFound(f"sector {sector!r}: not found")
+            return sector_forecast(connection, sector)
 
     def get_active_controllers(self, limit: int = 100, offset: int = 0) -> Page[ActiveController]:
         """Controller and ATIS connections active at the newest snapshot, by callsign."""

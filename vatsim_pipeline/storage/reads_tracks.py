@@ -4,10 +4,11 @@ a change of how positions are stored is made here."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Text, select, type_coerce
 
 from vatsim_pipeline.storage.schema import flight_positions, flights
 
@@ -17,16 +18,57 @@ ID_CHUNK = 5000
 
 def track_frame(connection: Connection, since: datetime, until: datetime) -> pd.DataFrame:
     """Positions observed in [since, until), ordered by flight and time, with
-    `observed_at` as aware UTC timestamps."""
+    `observed_at` as aware UTC timestamps.
+
+    Rows never become Python objects one by one: PostgreSQL streams them with `COPY ...
+    TO STDOUT` as CSV (times as epoch microseconds) into pandas' C reader, SQLite hands
+    over the stored ISO text, converted once for the whole column. Building a datetime
+    and a row object per position was 98% of the cost of reading an hour of today's
+    traffic (measured in docs/performance.md).
+    """
+    if connection.dialect.name == "postgresql":
+        frame = _copied_track(connection, since, until)
+        frame["observed_at"] = pd.to_datetime(frame["observed_at"], unit="us", utc=True)
+        return frame
     p = flight_positions.c
     rows = connection.execute(
-        select(p.flight_id, p.observed_at, p.latitude, p.longitude, p.altitude, p.groundspeed)
+        select(
+            p.flight_id,
+            type_coerce(p.observed_at, Text),
+            p.latitude,
+            p.longitude,
+            p.altitude,
+            p.groundspeed,
+        )
         .where(p.observed_at >= since, p.observed_at < until)
         .order_by(p.flight_id, p.observed_at)
-    ).all()
-    frame = pd.DataFrame(rows, columns=TRACK_COLUMNS)
-    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True)
+    ).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=TRACK_COLUMNS)
+    frame["observed_at"] = pd.to_datetime(frame["observed_at"], format="ISO8601", utc=True)
     return frame
+
+
+def _copied_track(connection: Connection, since: datetime, until: datetime) -> pd.DataFrame:
+    table = flight_positions.name
+    query = (
+        "SELECT flight_id, (extract(epoch FROM observed_at) * 1000000)::bigint, latitude, "
+        f"longitude, altitude, groundspeed FROM {table} "
+        "WHERE observed_at >= %s AND observed_at < %s ORDER BY flight_id, observed_at"
+    )
+    buffer = io.BytesIO()
+    cursor = connection.connection.cursor()
+    try:
+        bound = cursor.mogrify(query, (since, until)).decode()
+        cursor.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv)", buffer)
+    finally:
+        cursor.close()
+    buffer.seek(0)
+    return pd.read_csv(
+        buffer,
+        names=TRACK_COLUMNS,
+        dtype={"flight_id": "int64", "observed_at": "int64", "latitude": "float64",
+               "longitude": "float64", "altitude": "float64", "groundspeed": "float64"},
+    )  # fmt: skip
 
 
 def filed_frame(connection: Connection, flight_ids: list[int]) -> pd.DataFrame:

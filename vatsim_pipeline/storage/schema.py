@@ -353,3 +353,7 @@ maintenance_log = Table(
     # Where the next run resumes (JSON), so that a run reads only what changed.
     Column("cursor", Text),
 )
+
+# Tables defined in modules of their own join `metadata` here, so that `migrate` creates
+# them. (Imported last: they build on the tables above.)
+from vatsim_pipeline.storage import pattern_tables  # noqa: E402, F401

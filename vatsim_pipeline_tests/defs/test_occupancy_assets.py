@@ -132,12 +132,20 @@ def test_without_sectors_the_run_succeeds_and_says_what_is_missing(
         "controllers",
         "transceivers",
         "prefiles",
+        "flight_sector_occupancy",
+        "controller_sectors",
     }
-    # The occupancy asset is skipped, and its check with it; the flights checks still run.
-    assert set(checks(result)) == {
-        "newest_snapshot_fresh",
-        "newest_snapshot_positions_complete",
-        "tracks_match_sessions",
+    assert materialized(result)["flight_sector_occupancy"]["sectors_stored"] == 0
+    # Every check runs; the one on occupancy fails and says why.
+    found = checks(result)
+    assert {name: passed for name, (passed, _) in found.items()} == {
+        "newest_snapshot_fresh": True,
+        "newest_snapshot_positions_complete": True,
+        "tracks_match_sessions": True,
+        "newest_snapshot_positions_located": False,
     }
+    assert found["newest_snapshot_positions_located"][1].endswith(
+        "located; no sectors stored (sensor sectors_when_missing requests them)"
+    )
     messages = [entry.user_message for entry in DagsterInstance.get().all_logs(result.run_id)]
-    assert any("no sectors stored: materialize `sectors` first" in m for m in messages)
+    assert any("no sectors stored yet: the positions of " in m for m in messages)

@@ -86,17 +86,10 @@ def test_sessions_end_by_feed_time_and_a_second_run_changes_nothing(
     assert (lifecycle["flights_reopened"], lifecycle["controllers_reopened"]) == (0, 0)
     assert lifecycle["window_start"] == "all"  # the first run reads every connection
     assert summaries["rows_written"] == 23
-    checks = {
-        event.event_specific_data.check_name: event.event_specific_data.passed
-        for event in first.all_events
-        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
-    }
-    assert checks == {
-        "newest_snapshot_positions_complete": True,
-        "tracks_match_sessions": True,
-        "newest_snapshot_positions_located": True,
-        "newest_snapshot_fresh": True,
-    }
+    # The table checks run in the ingest runs, which materialize the assets they check.
+    assert not [
+        e for e in first.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
 
     second = run({"timeout_s": 10})
     again = materialized(second)

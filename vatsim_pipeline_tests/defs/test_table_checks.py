@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from dagster import (
-    AssetChecksDefinition,
+    AssetCheckKey,
     AssetCheckSeverity,
     AssetSelection,
     DagsterEventType,
@@ -34,7 +34,7 @@ from sqlalchemy import Engine, and_, delete, select, update
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
-from vatsim_pipeline.defs.table_checks import TABLE_CHECKS, newest_snapshot_fresh
+from vatsim_pipeline.defs.table_checks import FRESH, TABLE_CHECKS
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
@@ -47,7 +47,7 @@ FILES = sequence_files()[:2]
 NEWEST = update_timestamp(FILES[-1])
 
 
-def run_checks(*checks: AssetChecksDefinition) -> dict[str, dict]:
+def run_checks(*checks: AssetCheckKey) -> dict[str, dict]:
     """The table checks (all by default) in a job of checks only; name -> passed,
     severity, description and metadata."""
     job = define_asset_job("table_checks", selection=AssetSelection.checks(*checks or TABLE_CHECKS))
@@ -197,13 +197,13 @@ def sensor_state(status: InstigatorStatus, last_tick: float) -> InstigatorState:
 
 def test_freshness_is_checked_only_while_the_feed_sensor_runs(vatsim_env, stored: Engine) -> None:
     instance = DagsterInstance.get()
-    stopped = run_checks(newest_snapshot_fresh)["newest_snapshot_fresh"]
+    stopped = run_checks(FRESH)["newest_snapshot_fresh"]
     assert stopped["passed"] and stopped["severity"] == AssetCheckSeverity.WARN
     assert stopped["metadata"]["sensor_running"] is False
 
     instance.add_instigator_state(sensor_state(InstigatorStatus.RUNNING, time.time()))
-    running = run_checks(newest_snapshot_fresh)["newest_snapshot_fresh"]
-    assert not running["passed"] and running["severity"] == AssetCheckSeverity.WARN
+    running = run_checks(FRESH)["newest_snapshot_fresh"]
+    assert not running["passed"] and running["severity"] == AssetCheckSeverity.ERROR
     assert running["metadata"]["sensor_running"] is True
     assert running["metadata"]["newest_snapshot"] == NEWEST.isoformat()
     assert running["metadata"]["age_s"] > 365 * 24 * 3600  # the recorded snapshot is old
@@ -211,7 +211,7 @@ def test_freshness_is_checked_only_while_the_feed_sensor_runs(vatsim_env, stored
 
     # A sensor whose daemon stopped ticking is not running, whatever its status says.
     instance.update_instigator_state(sensor_state(InstigatorStatus.RUNNING, time.time() - 600))
-    assert run_checks(newest_snapshot_fresh)["newest_snapshot_fresh"]["passed"]
+    assert run_checks(FRESH)["newest_snapshot_fresh"]["passed"]
 
 
 def test_column_schemas_come_from_the_tables() -> None:

@@ -125,10 +125,15 @@ def test_impossible_records_are_set_aside_and_the_rest_is_kept() -> None:
         (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "starts with '<!DOCTYPE"),
         (b"[1, 2, 3]", "data feed is a JSON list, not an object"),
         (b'{"pilots": []}', "data feed has no 'general' object"),
-        (b'{"general": {"update_timestamp": "yesterday"}, "pilots": [], "controllers": []}',
-         "general.update_timestamp"),
-        (b'{"general": {"update_timestamp": "2025-08-06T06:54:57Z"}, "pilots": {},'
-         b' "controllers": []}', "data feed has no 'pilots' list"),
+        (
+            b'{"general": {"update_timestamp": "yesterday"}, "pilots": [], "controllers": []}',
+            "general.update_timestamp",
+        ),
+        (
+            b'{"general": {"update_timestamp": "2025-08-06T06:54:57Z"}, "pilots": {},'
+            b' "controllers": []}',
+            "data feed has no 'pilots' list",
+        ),
     ],
 )
 def test_payloads_that_are_not_feeds_fail_with_a_clear_message(payload: bytes, message: str):
@@ -161,14 +166,28 @@ def test_transceivers_feed_counts_and_a_broken_one() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 record = st.dictionaries(
     st.sampled_from(
-        ["cid", "callsign", "logon_time", "latitude", "longitude", "altitude", "heading",
-         "flight_plan", "frequency", "text_atis", "qnh_i_hg", "transponder", "name"]
+        [
+            "cid",
+            "callsign",
+            "logon_time",
+            "latitude",
+            "longitude",
+            "altitude",
+            "heading",
+            "flight_plan",
+            "frequency",
+            "text_atis",
+            "qnh_i_hg",
+            "transponder",
+            "name",
+        ]
     ),
     json_values | st.sampled_from(["2025-08-06T06:54:57.9984046Z", "AAL1", 51.5, 1234567]),
 )

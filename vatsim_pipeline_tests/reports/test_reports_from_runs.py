@@ -67,9 +67,7 @@ class History:
 def history(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[History]:
     tmp = tmp_path_factory.mktemp(f"history-{request.param}")
     url = (
-        f"sqlite:///{tmp / 'vatsim.db'}"
-        if request.param == "sqlite"
-        else fresh_postgres_database()
+        f"sqlite:///{tmp / 'vatsim.db'}" if request.param == "sqlite" else fresh_postgres_database()
     )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("VATSIM_HOME", str(tmp / "home"))

@@ -1,0 +1,90 @@
+"""The sector forecast at one moment, fed from the database: the snapshot then, the
+history of entries (stored `sector_load` rows live, or a frame the backtest computed),
+recent entry delays and the network's activity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+from vatsim_pipeline.analytics.forecast_frame import BUCKET, bucket_starts
+from vatsim_pipeline.analytics.sector_forecast import (
+    DAYS_BACK,
+    WEEKS_BACK,
+    ForecastInputs,
+    Locator,
+    connect_share,
+    sector_forecast,
+)
+from vatsim_pipeline.storage.reads_forecast import (
+    activity_at,
+    entry_delays,
+    flights_at,
+    newest_snapshot_at,
+)
+
+DELAY_WINDOW = timedelta(hours=2)
+HistoryReader = Callable[[Sequence[pd.Timestamp]], pd.DataFrame]
+
+
+def history_times(now: pd.Timestamp) -> list[pd.Timestamp]:
+    """Every bucket start the history expectation may look at for a forecast at `now`."""
+    starts = bucket_starts(now)
+    lags = [timedelta(weeks=w) for w in range(1, WEEKS_BACK + 1)]
+    lags += [timedelta(days=d) for d in range(1, DAYS_BACK + 1)]
+    times = {start - lag for start in starts for lag in lags}
+    times |= {now.floor(BUCKET) - BUCKET * k for k in range(1, 5)}
+    return sorted(t for t in times if t + BUCKET <= now)
+
+
+def _activity_scale(connection: Connection, now: pd.Timestamp, history: pd.DataFrame) -> float:
+    """Activity now over the mean activity at the past times the history answers from."""
+    observed = set(history["bucket_start"].unique()) if not history.empty else set()
+    weekly = [now - timedelta(weeks=w) for w in range(1, WEEKS_BACK + 1)]
+    daily = [now - timedelta(days=d) for d in range(1, DAYS_BACK + 1)]
+    lags = [t for t in weekly if t.floor(BUCKET) in observed] or [
+        t for t in daily if t.floor(BUCKET) in observed
+    ]
+    if not lags:
+        return 1.0
+    current, *past = activity_at(connection, [now, *lags])
+    past = [value for value in past if value]
+    if not current or not past:
+        return 1.0
+    return float(current / np.mean(past))
+
+
+def forecast_at(
+    connection: Connection,
+    now: pd.Timestamp,
+    *,
+    read_history: HistoryReader,
+    airports: pd.DataFrame,
+    locate: Locator,
+    parents: Mapping[str, Sequence[str]],
+    departure_delay: timedelta | None = None,
+) -> pd.DataFrame:
+    """The sector forecast frame at `now` from the newest snapshot at or before it."""
+    observed = newest_snapshot_at(connection, now.to_pydatetime())
+    flights = (
+        flights_at(connection, observed) if observed is not None else flights_at(connection, now)
+    )
+    history = read_history(history_times(now))
+    starts = bucket_starts(now)
+    lead0 = (starts[0] - now).total_seconds() / 60
+    leads = [lead0 + (i + 0.5) * BUCKET.total_seconds() / 60 for i in range(len(starts))]
+    delays = entry_delays(connection, (now - DELAY_WINDOW).to_pydatetime(), now.to_pydatetime())
+    inputs = ForecastInputs(
+        now=now,
+        flights=flights,
+        airports=airports,
+        history=history,
+        connect_share=connect_share(delays, leads),
+        activity_scale=_activity_scale(connection, now, history),
+        **({"departure_delay": departure_delay} if departure_delay else {}),
+    )
+    return sector_forecast(inputs, locate, parents)

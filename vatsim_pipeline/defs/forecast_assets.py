@@ -1,0 +1,102 @@
+"""The sector forecast, refreshed every minute: flights entering each sector in the next
+two hours per 15 minutes with a band (see `analytics.sector_forecast`), stored whole in
+`traffic_forecasts` for the API and the command line."""
+
+import time
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    DefaultScheduleStatus,
+    MaterializeResult,
+    ScheduleEvaluationContext,
+    asset,
+    define_asset_job,
+    in_process_executor,
+    schedule,
+)
+
+from vatsim_pipeline.analytics.sector_forecaster import forecast_at
+from vatsim_pipeline.defs.failure_hook import classify_failure
+from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
+from vatsim_pipeline.resilience.retry import database_retry_policy
+from vatsim_pipeline.storage.airport_storage import airports_frame
+from vatsim_pipeline.storage.occupancy_writes import sector_set
+from vatsim_pipeline.storage.reads_base import newest_update
+from vatsim_pipeline.storage.reads_forecast import stored_load
+from vatsim_pipeline.storage.sector_patterns import replace_forecast, stored_sector_parents
+
+FORECASTS_GROUP = "forecasts"
+
+
+@asset(
+    name="sector_forecast",
+    group_name=FORECASTS_GROUP,
+    deps=["flight_sector_occupancy", "sector_load"],
+    retry_policy=database_retry_policy(),
+    description="Flights entering each sector in the next two hours, per 15 minutes, "
+    "with a low/high band: airborne flights flown ahead, waiting ones, and history. "
+    "Table `traffic_forecasts` (target_kind 'sector').",
+)
+def sector_forecast(
+    context: AssetExecutionContext, database: DatabaseResource
+) -> MaterializeResult:
+    started = time.process_time()
+    engine = database.engine()
+    sectors = sector_set(engine)
+    if sectors is None:
+        context.log.warning("no sectors stored: materialize `sectors` first; nothing forecast")
+        return MaterializeResult(metadata={"sectors_forecast": 0})
+    parents = stored_sector_parents(engine)
+    with engine.connect() as connection:
+        newest = newest_update(connection)
+        if newest is None:
+            context.log.warning("no feed update stored yet; nothing forecast")
+            return MaterializeResult(metadata={"sectors_forecast": 0})
+        now = pd.Timestamp(newest)
+        frame = forecast_at(
+            connection,
+            now,
+            read_history=lambda times: stored_load(connection, [t.to_pydatetime() for t in times]),
+            airports=airports_frame(connection),
+            locate=sectors.index.locate_many,
+            parents=parents,
+        )
+    written = replace_forecast(engine, "sector", frame, newest)
+    first_hour = frame[frame["bucket_start"] < now + pd.Timedelta(hours=1)]
+    outermost = first_hour[~first_hour["target_id"].isin(list(parents))]
+    cpu = time.process_time() - started
+    context.log.info(f"forecast at {newest.isoformat()}: {written} rows, {cpu:.2f} s of CPU")
+    return MaterializeResult(
+        metadata={
+            "issued_at": newest.isoformat(),
+            "sectors_forecast": int(frame["target_id"].nunique()),
+            "rows_written": written,
+            "entries_next_hour_outermost_sectors": round(float(outermost["expected"].sum()), 2),
+            "cpu_s": round(cpu, 3),
+        }
+    )
+
+
+forecast_job = define_asset_job(
+    "forecast_refresh",
+    selection=AssetSelection.groups(FORECASTS_GROUP),
+    executor_def=in_process_executor,
+    description="Refresh the forecasts of the next two hours from the newest snapshot.",
+    hooks={classify_failure},
+)
+
+
+@schedule(
+    name="forecast_every_minute",
+    job=forecast_job,
+    cron_schedule="* * * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Refreshes the forecasts every minute, unless the previous run is still "
+    "queued or running.",
+)
+def forecast_every_minute(context: ScheduleEvaluationContext):
+    return request_unless_unfinished(context, forecast_job.name)

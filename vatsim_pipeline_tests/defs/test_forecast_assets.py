@@ -1,0 +1,111 @@
+"""The sector forecast on simulated traffic, on both databases: the minute's asset in a
+real Dagster run stores a forecast the query service and the command line read back,
+and `forecast backtest` beats persistence (ratio < 1) on the same hours."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dagster import DagsterInstance, materialize
+
+from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs.forecast_assets import sector_forecast
+from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.reads import QueryService
+from vatsim_pipeline_tests.analytics.simulated import simulate_into
+from vatsim_pipeline_tests.backends import (
+    BACKENDS,
+    drop_postgres_database,
+    fresh_postgres_database,
+)
+from vatsim_pipeline_tests.cli import refused, run
+
+START = datetime(2026, 3, 6, 6, 0, tzinfo=UTC)
+LINE = re.compile(r"^forecast-backtest mae (\S+) persistence-mae (\S+) ratio (\S+)$")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def simulated(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
+    """A database holding 4.5 hours of simulated traffic, one snapshot per 2 minutes."""
+    folder = tmp_path_factory.mktemp("simulated")
+    url = (
+        f"sqlite:///{folder / 'sim.db'}" if request.param == "sqlite" else fresh_postgres_database()
+    )
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        simulate_into(engine, START, 4.5, pilots=100, controllers=20, step_s=120)
+        engine.dispose()
+        yield url
+    finally:
+        engine.dispose()
+        if request.param != "sqlite":
+            drop_postgres_database(url)
+
+
+def test_the_minute_asset_stores_a_forecast_of_every_busy_sector(
+    simulated: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VATSIM_DATABASE_URL", simulated)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    result = materialize(
+        [sector_forecast],
+        resources=build_definitions().resources,
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    metadata = {
+        k: v.value
+        for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()
+    }
+    newest = datetime.fromisoformat(metadata["issued_at"])
+    assert newest == START + timedelta(minutes=2 * 135)
+    assert metadata["sectors_forecast"] > 20
+    assert metadata["rows_written"] == metadata["sectors_forecast"] * 8
+    assert metadata["entries_next_hour_outermost_sectors"] > 10
+
+    engine = make_engine(simulated)
+    service = QueryService(engine)
+    with engine.connect() as connection:
+        busiest = connection.exec_driver_sql(
+            "SELECT target_id FROM traffic_forecasts GROUP BY target_id "
+            "ORDER BY SUM(expected) DESC, target_id LIMIT 1"
+        ).scalar_one()
+    forecast = service.get_sector_forecast(busiest)
+    engine.dispose()
+    assert forecast.issued_at == newest
+    assert [b.bucket_start for b in forecast.items] == [
+        newest + timedelta(minutes=15 * k) for k in range(8)
+    ]  # the newest update lies on a quarter hour
+    assert all(b.low <= b.expected <= b.high for b in forecast.items)
+    assert sum(b.expected for b in forecast.items) > 1
+    assert any(b.low < b.expected < b.high for b in forecast.items)
+
+
+def test_the_backtest_beats_persistence(simulated: str) -> None:
+    result = run(simulated, "forecast", "backtest")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    match = LINE.match(lines[-1])
+    assert match, lines
+    mae, persistence, ratio = (float(value) for value in match.groups())
+    assert 0 < mae < persistence
+    assert ratio == pytest.approx(mae / persistence, abs=1e-3) and ratio < 1
+    anchors, scored = re.match(r"^(\d+) anchors, (\d+) buckets scored$", lines[-2]).groups()
+    assert int(anchors) == 9 and int(scored) > 1000  # 06:15 .. 08:15, two hours ahead each
+
+
+def test_the_backtest_refuses_bad_input(simulated: str, tmp_path) -> None:
+    assert refused(simulated, "forecast", "backtest", "--max-gap", "soon") == (
+        "error: --max-gap: 'soon' is not a duration such as 5m or 17m"
+    )
+    assert refused(simulated, "forecast", "backtest", "--since", "1h", "--until", "2h").startswith(
+        "error: --since: must be before until"
+    )
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert refused(empty, "forecast", "backtest") == (
+        "error: forecast backtest: no feed update stored yet"
+    )
