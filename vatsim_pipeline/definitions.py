@@ -7,6 +7,7 @@ from vatsim_pipeline.defs.airport_forecast_assets import airport_forecast
 from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
 from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
+from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.forecast_assets import (
     forecast_every_minute,
@@ -62,7 +63,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             *AIRPORT_PATTERN_ASSETS,
             airport_forecast,
         ],
-        asset_checks=[*TABLE_CHECKS, active_anomalies],
+        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS, active_anomalies],
         jobs=[
             ingest_job,
             pipeline_health_job,

@@ -39,4 +39,6 @@ class View:
 
 VIEWS: tuple[View, ...] = (
     View("map", "Live map", "views/map.js", wide=True, router=map_router),
+    # /api/traffic/sectors/{id} and /api/forecast/sectors/{id} (vatsim_pipeline.api).
+    View("sector-load", "Sector load", "views/sector_load.js"),
 )

@@ -36,6 +36,21 @@ def map_database(backend: str, folder: Path) -> Iterator[str]:
         yield url
 
 
+def materialize_patterns(url: str) -> None:
+    """The traffic-pattern hour of the sequence and the sector forecast, materialized by
+    their Dagster assets, as the schedules of a running pipeline do."""
+    from dagster import materialize
+
+    from vatsim_pipeline.defs.forecast_assets import sector_forecast
+    from vatsim_pipeline.defs.pattern_assets import sector_load
+    from vatsim_pipeline.defs.resources import DatabaseResource
+
+    resources = {"database": DatabaseResource(url=url)}
+    hour = TIMES[-1].strftime("%Y-%m-%d-%H:00")
+    assert materialize([sector_load], partition_key=hour, resources=resources).success
+    assert materialize([sector_forecast], resources=resources).success
+
+
 def pilots_at(at: datetime) -> dict[Key, dict[str, Any]]:
     """Pilot connection -> its latest record among the files within the activity window
     before `at` (the map's rule for a moment)."""

@@ -5,6 +5,7 @@ real HTTP, on every backend: what it draws is read from DOM attributes it sets
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
@@ -16,7 +17,13 @@ from vatsim_pipeline.storage.reads_map import FLIGHT_COLUMNS
 from vatsim_pipeline_tests.api import ok
 from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.dashboard.browser import chromium
-from vatsim_pipeline_tests.dashboard.support import TIMES, dashboard_site, map_database, pilots_at
+from vatsim_pipeline_tests.dashboard.support import (
+    TIMES,
+    dashboard_site,
+    map_database,
+    materialize_patterns,
+    pilots_at,
+)
 
 COLUMN = {name: i for i, name in enumerate(FLIGHT_COLUMNS)}
 WAIT_MS = 15000
@@ -25,8 +32,10 @@ WAIT_MS = 15000
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("page")
-    with map_database(request.param, folder) as url, dashboard_site(url, folder) as base:
-        yield base
+    with map_database(request.param, folder) as url:
+        materialize_patterns(url)
+        with dashboard_site(url, folder) as base:
+            yield base
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +86,15 @@ def page(browser: Browser, site: str) -> Iterator[Page]:
     assert problems.items == []
 
 
+def busiest_sector(site: str) -> tuple[str, int]:
+    """The sector holding the most flights now, the first in the map's row order among
+    equals (as the page ranks them), and its count."""
+    rows = ok(site, "/api/dashboard/map/flights")["rows"]
+    counts = Counter(row[COLUMN["sector"]] for row in rows if row[COLUMN["sector"]])
+    busiest = max(counts, key=counts.__getitem__)
+    return busiest, counts[busiest]
+
+
 def attribute(page: Page, selector: str, name: str) -> str | None:
     return page.get_attribute(selector, name)
 
@@ -96,10 +114,8 @@ def test_the_map_draws_every_active_flight_and_the_staffed_sectors(page: Page, s
     # The busiest sectors list counts the flights located in each.
     first = page.locator("table.busiest tr").nth(1).locator("td")
     sector_id, count = first.nth(0).inner_text(), int(first.nth(1).inner_text())
-    rows = ok(site, "/api/dashboard/map/flights")["rows"]
-    counts = [row[COLUMN["sector"]] for row in rows]
-    busiest = max(set(counts) - {None}, key=counts.count)
-    assert count == counts.count(busiest)
+    busiest, most = busiest_sector(site)
+    assert count == most
     assert sector_id == busiest.removeprefix("TRACON:")
 
 
@@ -169,3 +185,25 @@ def test_every_chart_has_data(page: Page, site: str):
     assert charts.count() >= 2
     for index in range(charts.count()):
         assert int(charts.nth(index).get_attribute("data-points")) > 0
+
+
+def test_sector_load_shows_the_busiest_sector_with_its_forecast(page: Page, site: str):
+    busiest, _ = busiest_sector(site)
+    view = "#view-sector-load"
+    assert attribute(page, view, "data-sector") == busiest
+    forecast = ok(site, f"/api/forecast/sectors/{busiest}")
+    traffic = ok(site, f"/api/traffic/sectors/{busiest}", since="6h", bucket="15m")
+    assert len(forecast["items"]) > 0
+    points = len(forecast["items"]) + len(traffic["items"])
+    assert int(attribute(page, f"{view} canvas.chart", "data-points")) == points
+    # Thresholds are the user's: at or under the forecast's highest, the state says so.
+    highest = max(b["expected"] for b in forecast["items"])
+    page.fill(f"{view} input.alert", str(math.ceil(highest) + 100))
+    page.fill(f"{view} input.warning", str(math.floor(highest)))
+    page.dispatch_event(f"{view} input.warning", "change")
+    page.wait_for_selector(f"{view}[data-level=warning]", timeout=WAIT_MS)
+    # A row of the map's busiest sectors picks that sector.
+    second = page.locator("table.busiest tr[data-sector]").nth(1)
+    chosen = second.get_attribute("data-sector")
+    second.click()
+    page.wait_for_selector(f"{view}[data-sector='{chosen}']", timeout=WAIT_MS)

@@ -61,6 +61,9 @@ export async function mount(section, ctx) {
   const landReady = fetch("/api/dashboard/map/land")
     .then((response) => response.text())
     .then((land) => map.setLand(land));
+  // So do the sector boundaries; later refreshes fetch them again only when the stored
+  // set changes (`sectors_tag` of the status).
+  let sectorsReady = ctx.api("/api/dashboard/map/sectors").then((shapes) => map.setSectors(shapes));
   map.resize();
   new ResizeObserver(() => map.resize()).observe(stage);
   // The view lives in the address (#map=zoom/lat/lon), so that a link shows the same.
@@ -128,11 +131,15 @@ export async function mount(section, ctx) {
       <h2>Busiest sectors</h2>
       <table class="busiest">
         <tr><th>sector</th><th>flights</th><th>staffed by</th></tr>
-        ${busiest.map(([id, count]) => `<tr><td title="${names.get(id) || ""}">${id.replace(/^TRACON:/, "")}</td>
+        ${busiest.map(([id, count]) => `<tr data-sector="${id}"><td title="${names.get(id) || ""}">${id.replace(/^TRACON:/, "")}</td>
           <td>${count}</td><td>${(staffed[id] || []).join(", ") || "–"}</td></tr>`).join("")}
       </table>
-      <p class="empty">Click a flight for its track and profile.</p>`;
+      <p class="empty">Click a flight for its track and profile, a sector for its load.</p>`;
     side.dataset.flight = "";
+    for (const row of side.querySelectorAll("tr[data-sector]")) {
+      row.addEventListener("click", () =>
+        ctx.bus.dispatchEvent(new CustomEvent("sector", { detail: row.dataset.sector })));
+    }
   }
 
   async function showFlight() {
@@ -231,13 +238,16 @@ export async function mount(section, ctx) {
       ctx.api("/api/dashboard/map/flights", { at }),
       ctx.api("/api/dashboard/map/status", { at }),
       landReady,
+      sectorsReady,
     ]);
-    if (status.sectors_tag !== sectorsTag) {
-      map.setSectors(await ctx.api("/api/dashboard/map/sectors"));
-      sectorsTag = status.sectors_tag;
+    if (sectorsTag !== null && status.sectors_tag !== sectorsTag) {
+      sectorsReady = ctx.api("/api/dashboard/map/sectors").then((shapes) => map.setSectors(shapes));
+      await sectorsReady;
     }
+    sectorsTag = status.sectors_tag;
     range = status;
     map.setFlights(flights.columns, flights.rows);
+    ctx.bus.dispatchEvent(new CustomEvent("density", { detail: map.density }));
     map.setStaffed(status.staffed);
     staffed = status.staffed;
     if (range.newest) {
