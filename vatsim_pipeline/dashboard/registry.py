@@ -41,4 +41,8 @@ VIEWS: tuple[View, ...] = (
     View("map", "Live map", "views/map.js", wide=True, router=map_router),
     # /api/traffic/sectors/{id} and /api/forecast/sectors/{id} (vatsim_pipeline.api).
     View("sector-load", "Sector load", "views/sector_load.js"),
+    # /api/traffic/airports/{icao} and /api/forecast/airports/{icao}.
+    View("airport-board", "Airport board", "views/airport_board.js"),
+    # /api/routes/top.
+    View("top-routes", "Top routes and airports", "views/top_routes.js"),
 )

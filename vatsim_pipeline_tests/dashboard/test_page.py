@@ -207,3 +207,50 @@ def test_sector_load_shows_the_busiest_sector_with_its_forecast(page: Page, site
     chosen = second.get_attribute("data-sector")
     second.click()
     page.wait_for_selector(f"{view}[data-sector='{chosen}']", timeout=WAIT_MS)
+
+
+def _half_hours(buckets: list[dict]) -> set[datetime]:
+    starts = [datetime.fromisoformat(b["bucket_start"]) for b in buckets]
+    return {t.replace(minute=t.minute // 30 * 30) for t in starts}
+
+
+def test_the_airport_board_shows_the_busiest_airport_per_half_hour(page: Page, site: str):
+    rows = ok(site, "/api/dashboard/map/flights")["rows"]
+    filed = Counter(
+        icao
+        for row in rows
+        for icao in (row[COLUMN["departure"]], row[COLUMN["arrival"]])
+        if icao
+    )
+    busiest = max(filed, key=filed.__getitem__)
+    view = "#view-airport-board"
+    assert attribute(page, view, "data-airport") == busiest
+    traffic = ok(site, f"/api/traffic/airports/{busiest}", since="2h", bucket="15m")
+    forecast = ok(site, f"/api/forecast/airports/{busiest}")
+    past, ahead = _half_hours(traffic["items"]), _half_hours(forecast["departures"])
+    assert len(ahead) == 4 and len(past) >= 4
+    assert int(attribute(page, view, "data-rows")) == len(past) + len(ahead)
+    assert page.locator(f"{view} tbody tr.forecast").count() == len(ahead)
+    first = page.locator(f"{view} tbody tr.forecast").first.locator("td")
+    expected = sum(
+        b["expected"]
+        for b in forecast["departures"]
+        if datetime.fromisoformat(b["bucket_start"]) < min(ahead) + timedelta(minutes=30)
+    )
+    assert float(first.nth(1).inner_text()) == round(expected, 1)
+
+
+def test_top_routes_for_today_and_a_preset(page: Page, site: str):
+    view = "#view-top-routes"
+    top = ok(site, "/api/routes/top", since=TIMES[-1].date().isoformat(), limit=1000)
+    assert len(top["items"]) > 0
+    assert attribute(page, view, "data-span") == "today"
+    assert int(attribute(page, view, "data-routes")) == len(top["items"])
+    first = top["items"][0]
+    cells = page.locator(f"{view} table.pairs tbody tr").first.locator("td")
+    assert cells.nth(0).inner_text() == f"{first['departure']} → {first['arrival']}"
+    assert int(cells.nth(1).inner_text()) == first["flights"]
+    page.click(f"{view} button[data-span='7d']")
+    page.wait_for_selector(f"{view}[data-span='7d']", timeout=WAIT_MS)
+    week = ok(site, "/api/routes/top", since="7d", limit=1000)
+    assert int(attribute(page, view, "data-routes")) == len(week["items"])

@@ -39,7 +39,7 @@ function niceMax(value) {
 const timeLabel = (ms) => new Date(ms).toISOString().slice(11, 16);
 
 /**
- * A time series: `series` is [{label, color, points: [[ms, value], ...], bars?}],
+ * A time series: `series` is [{color, points: [[ms, value], ...], bars?, dash?}],
  * `band` optional {points: [[ms, low, high], ...]}, `thresholds` optional
  * [{value, color, label}], `unit` a suffix for the axis.
  */
@@ -112,6 +112,7 @@ export function timeChart(canvas, { series, band = null, thresholds = [], unit =
       for (const [t, v] of s.points) ctx.fillRect(x(t) - w / 2, y(v), w, y(0) - y(v));
       continue;
     }
+    ctx.setLineDash(s.dash || []);
     ctx.beginPath();
     let drawing = false;
     for (const [t, v] of s.points) {
@@ -124,6 +125,7 @@ export function timeChart(canvas, { series, band = null, thresholds = [], unit =
       drawing = true;
     }
     ctx.stroke();
+    ctx.setLineDash([]);
   }
 }
 
