@@ -31,6 +31,7 @@ What this rules out, by construction:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +50,7 @@ MOVEMENT_COLUMNS = (
     "distance_nm",
 )
 DEPARTURE, ARRIVAL = "departure", "arrival"
+CHUNK = 128  # points matched to airports at once
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,10 @@ def _candidates(positions: pd.DataFrame, settings: MovementSettings) -> pd.DataF
     moved_at, and the ground position's latitude/longitude."""
     frame = positions.sort_values(["flight_id", "observed_at"], kind="stable")
     flight = frame["flight_id"].to_numpy()
-    seconds = frame["observed_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    # Naive UTC datetime64 values: converting an aware column by iterating its
+    # timestamps cost more than the whole detection.
+    moments = frame["observed_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    seconds = moments.astype("datetime64[ns]").astype(np.int64) / 1e9
     speed = frame["groundspeed"].fillna(0).to_numpy(dtype=float)
     height = frame["altitude"].fillna(0).to_numpy(dtype=float)
     ground = (speed <= settings.ground_kt) & (height <= settings.ground_max_ft)
@@ -131,12 +136,11 @@ def _candidates(positions: pd.DataFrame, settings: MovementSettings) -> pd.DataF
                 break
             k -= 1
     rows = np.array([row[2:] for row in found], dtype=np.int64).reshape(-1, 2)
-    times = frame["observed_at"].to_numpy()
     return pd.DataFrame(
         {
             "flight_id": np.array([row[0] for row in found], dtype=np.int64),
             "kind": [row[1] for row in found],
-            "moved_at": pd.to_datetime(times[rows[:, 0]], utc=True),
+            "moved_at": pd.to_datetime(moments[rows[:, 0]], utc=True),
             "latitude": frame["latitude"].to_numpy(dtype=float)[rows[:, 1]],
             "longitude": frame["longitude"].to_numpy(dtype=float)[rows[:, 1]],
         }
@@ -154,35 +158,45 @@ def nearest_airports(
     """Index into `airports` (icao, latitude, longitude) of the nearest airport to each
     point and its distance in nm; -1 where none is within `within_nm`.
 
-    Airports are first narrowed to a latitude band around the points, then compared by
-    chord length of unit vectors (monotonic in great-circle distance)."""
-    index = np.full(len(latitude), -1, dtype=np.int64)
-    distance = np.full(len(latitude), np.inf)
-    if not len(latitude) or airports.empty:
+    The points are taken in latitude order, `CHUNK` at a time, each chunk against the
+    airports of its latitude band only, compared by chord length of unit vectors
+    (monotonic in great-circle distance): a few small matrix products however many
+    points and airports there are."""
+    count = len(latitude)
+    index = np.full(count, -1, dtype=np.int64)
+    distance = np.full(count, np.inf)
+    if not count or airports.empty:
         return index, distance
     band_deg = within_nm / 60.0 + 0.01
     lats = airports["latitude"].to_numpy(dtype=float)
     order = np.argsort(lats)
     sorted_lats = lats[order]
-    vectors = _unit_vectors(lats, airports["longitude"].to_numpy(dtype=float))
-    points = _unit_vectors(latitude, longitude)
-    for n, (lat, point) in enumerate(zip(latitude, points, strict=True)):
-        low, high = np.searchsorted(sorted_lats, [lat - band_deg, lat + band_deg])
+    vectors = _unit_vectors(lats, airports["longitude"].to_numpy(dtype=float))[order]
+    points = _unit_vectors(np.asarray(latitude, float), np.asarray(longitude, float))
+    by_latitude = np.argsort(latitude)
+    for start in range(0, count, CHUNK):
+        chunk = by_latitude[start : start + CHUNK]
+        low, high = np.searchsorted(
+            sorted_lats, [latitude[chunk].min() - band_deg, latitude[chunk].max() + band_deg]
+        )
         if low == high:
             continue
-        near = order[low:high]
-        chord = np.linalg.norm(vectors[near] - point, axis=1)
-        best = int(np.argmin(chord))
-        nm = 2 * EARTH_RADIUS_NM * np.arcsin(min(1.0, chord[best] / 2))
-        if nm <= within_nm:
-            index[n], distance[n] = near[best], nm
+        chord = np.linalg.norm(points[chunk, None, :] - vectors[None, low:high, :], axis=2)
+        best = np.argmin(chord, axis=1)
+        nm = (
+            2 * EARTH_RADIUS_NM * np.arcsin(np.minimum(1.0, chord[np.arange(len(chunk)), best] / 2))
+        )
+        near = nm <= within_nm
+        index[chunk[near]] = order[low + best[near]]
+        distance[chunk[near]] = nm[near]
     return index, distance
 
 
-def _alternate(movements: pd.DataFrame) -> pd.DataFrame:
-    """Keep a movement only when it differs in kind from the flight's previous kept one."""
+def _alternate(movements: pd.DataFrame, before: Mapping[int, str] | None) -> pd.DataFrame:
+    """Keep a movement only when it differs in kind from the flight's previous kept one
+    (or, first, from its movement `before`, the last one stored before these tracks)."""
     keep = []
-    previous: dict[int, str] = {}
+    previous: dict[int, str] = dict(before or {})
     for row in movements.itertuples(index=False):
         if previous.get(row.flight_id) != row.kind:
             keep.append(True)
@@ -235,11 +249,13 @@ def detect_movements(
     airports: pd.DataFrame,
     settings: MovementSettings,
     filed: pd.DataFrame | None = None,
+    before: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
     """Departures and arrivals of the tracks in `positions` (columns `POSITION_COLUMNS`,
     any order) at the airports of `airports` (icao, latitude, longitude), preferring the
     airports `filed` (flight_id, departure, arrival) in the flights' plans: one row per
-    movement with `MOVEMENT_COLUMNS`, ordered by flight and time."""
+    movement with `MOVEMENT_COLUMNS`, ordered by flight and time. `before` holds the kind
+    of each flight's last movement before these tracks, where one is known."""
     if positions.empty:
         return pd.DataFrame({name: [] for name in MOVEMENT_COLUMNS})
     found = _candidates(positions, settings)
@@ -256,13 +272,14 @@ def detect_movements(
     # An arrival and the next departure never share a moment; sort departures last on
     # ties so that the order is the same however the positions came in.
     found = found.sort_values(["flight_id", "moved_at", "kind"], kind="stable")
-    return _alternate(found).reset_index(drop=True)[list(MOVEMENT_COLUMNS)]
+    return _alternate(found, before).reset_index(drop=True)[list(MOVEMENT_COLUMNS)]
 
 
 # How far around an hour its movements are read from: far enough back for the ground
-# position before a takeoff and for which movement came last, far enough ahead for the
-# ground position after a landing roll-out.
-LOOKBACK = pd.Timedelta(hours=1)
+# position before a takeoff (`max_gap_s` at most), far enough ahead for the ground
+# position after a landing roll-out. Which movement came last before the window is read
+# from the stored movements instead (`before`), so the window stays short.
+LOOKBACK = pd.Timedelta(minutes=20)
 LOOKAHEAD = pd.Timedelta(minutes=10)
 
 
@@ -278,10 +295,12 @@ def movements_between(
     filed: pd.DataFrame | None,
     start: datetime,
     end: datetime,
+    before: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
-    """The movements of [start, end) detected from the positions of `track_window`: the
-    same positions always give the same rows, so an hour computed alone equals the same
-    hour computed within a day."""
-    found = detect_movements(positions, airports, settings, filed)
+    """The movements of [start, end) detected from the positions of `track_window`, each
+    flight's movements alternating from its last one stored before the window (`before`):
+    the same positions and earlier hours always give the same rows, so an hour computed
+    alone equals the same hour computed within a day (hours are computed in order)."""
+    found = detect_movements(positions, airports, settings, filed, before)
     moment = found["moved_at"]
     return found[(moment >= start) & (moment < end)].reset_index(drop=True)

@@ -1,6 +1,6 @@
 """The airport patterns over HTTP: an airport's departures and arrivals per bucket, the
-detected movements, and the most flown city pairs (and, with the forecast, the next two
-hours), each a thin call of `storage.reads_airports`."""
+detected movements, the most flown city pairs and the forecast of the next two hours,
+each a thin call of `storage.reads_airports`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from vatsim_pipeline.settings import Settings
 from vatsim_pipeline.storage.reads import QueryService
 from vatsim_pipeline.storage.reads_airports import (
     MAX_ROUTES,
+    AirportForecast,
     AirportQueries,
     AirportTraffic,
     Movement,
@@ -25,8 +26,9 @@ from vatsim_pipeline.storage.reads_history import WindowPage
 
 NOT_FOUND = {404: ERROR_RESPONSES[404]}
 WINDOW_RULE = (
-    " The window (default: the 24 hours up to the newest update) must not be inverted nor "
-    "longer than the positions' retention (VATSIM_TABLE_RETENTION_DAYS): 400 with the reason."
+    " The window (default: the 24 hours up to the newest update) is at most the positions' "
+    "retention (VATSIM_TABLE_RETENTION_DAYS): a longer one starts that long before `until`, "
+    "and one that ends before it starts is empty (the `since` answered says so)."
 )
 
 Icao = Annotated[
@@ -52,7 +54,7 @@ RouteLimit = Annotated[int, Query(ge=1, le=MAX_ROUTES, description="City pairs t
 
 def airport_router(service: QueryService, settings: Settings) -> APIRouter:
     """Routes of the airport patterns, windows limited by the retention of the environment."""
-    queries = AirportQueries(service.engine, retention_limit())
+    queries = AirportQueries(service.engine, retention_limit(), narrow=True)
     router = APIRouter(prefix="/api", tags=["traffic patterns"])
 
     @router.get(
@@ -98,5 +100,17 @@ def airport_router(service: QueryService, settings: Settings) -> APIRouter:
     )
     def routes_top(since: Since = None, until: Until = None, limit: RouteLimit = 10) -> Response:
         return JsonResponse(queries.routes(since=since, until=until, limit=limit))
+
+    @router.get(
+        "/forecast/airports/{icao}",
+        response_model=AirportForecast,
+        summary="An airport's departures and arrivals in the next two hours",
+        description="The newest stored forecast (refreshed every minute), per 15 minutes, "
+        "with a low/high band; every bucket of the two hours listed. No buckets before "
+        "the first forecast.",
+        responses=NOT_FOUND,
+    )
+    def airport_forecast(icao: Icao) -> Response:
+        return JsonResponse(queries.forecast(icao))
 
     return router
