@@ -209,7 +209,6 @@ def sectors_when_missing(
         retry_at = datetime.fromtimestamp(ended, UTC) + RETRY_AFTER
         if datetime.now(UTC) < retry_at:
             return SkipReason(
-                f"no sectors stored; refresh run {run} failed, next try after "
-                f"{retry_at:%H:%M:%S}Z"
+                f"no sectors stored; refresh run {run} failed, next try after {retry_at:%H:%M:%S}Z"
             )
     return RunRequest(tags={"vatsim/requested_by": "no sectors stored"})
