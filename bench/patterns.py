@@ -4,8 +4,9 @@ traffic, and how much CPU a forecast refresh costs.
 It fills a fresh PostgreSQL database exactly as `bench/queries.py` does (a day of
 `--pilots` concurrent pilots, 1,500: about 8.6 million positions and their sector
 visits, plus `--history-days` earlier days of flights and visits), replaces its
-stand-in sectors by the real VATSpy and simaware ones (`--sectors-dir`, the recorded
-files), adds `--controllers` (150) controller sessions staffing sectors, then measures:
+stand-in sectors by the real VATSpy and simaware ones and stores the VATSpy airports
+(`--sectors-dir`, the recorded files), adds `--controllers` (150) controller sessions
+staffing sectors, then measures:
 
 - one hourly partition of every asset of the `traffic_patterns` group, materialized in
   process (the first after the sector tree is stored, then a second hour), target 10 s;
@@ -44,7 +45,9 @@ from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import Engine, insert, select, text
 
+from vatsim_pipeline.sectors.airports import read_airports
 from vatsim_pipeline.sectors.boundaries import load_sectors
+from vatsim_pipeline.storage.airport_storage import replace_airports
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.partitions import ensure_day_partitions
 from vatsim_pipeline.storage.reads import QueryService
@@ -315,6 +318,7 @@ def main() -> None:
                 tracon=args.sectors_dir / "TRACONBoundaries.geojson",
             )
             replace_sectors(loader, real, "bench")
+            replace_airports(loader, read_airports(args.sectors_dir / "VATSpy.dat"), "bench")
             figures["data"]["controller_sessions"] = add_controllers(
                 loader, day_start, args.controllers, args.seed
             )
