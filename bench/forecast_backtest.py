@@ -1,6 +1,6 @@
 """Forecast backtest on simulated days: the sector forecast against persistence.
 
-It stores `--days` (2) of simulated traffic (`--pilots` at the busiest hour, 200, with
+It stores `--days` (2) of simulated traffic (`--pilots` at the busiest hour, 100, with
 the simulator's daily rhythm, one snapshot every `--step-s`, 120 s) from midnight UTC
 of `--start` into a fresh SQLite database under `$VATSIM_HOME/bench/` (or the kept one
 of `--reuse`), through the same storage functions an ingest run calls (a Dagster run
@@ -46,7 +46,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=2.0, help="simulated days (2)")
-    parser.add_argument("--pilots", type=int, default=200, help="pilots at the peak (200)")
+    parser.add_argument("--pilots", type=int, default=100, help="pilots at the peak (100)")
     parser.add_argument("--controllers", type=int, default=30)
     parser.add_argument("--step-s", type=float, default=120.0, help="seconds per snapshot")
     parser.add_argument("--start", default="2026-03-02", help="first day (UTC)")
