@@ -85,7 +85,12 @@ def simulate(path: Path, args: argparse.Namespace, start: datetime) -> float:
     mark = time.perf_counter()
     with tqdm(total=steps, unit="snapshot", desc="simulating") as bar:
         store_simulated(
-            engine, simulator, steps, args.step_s, sector_set(engine), progress=bar.update
+            engine,
+            simulator,
+            steps,
+            args.step_s,
+            sector_set(engine),
+            progress=lambda done: bar.update(done - bar.n),
         )
     engine.dispose()
     return time.perf_counter() - mark
