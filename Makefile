@@ -17,6 +17,11 @@ DEMO_CONTROLLERS ?= 40
 DEMO_MAINTENANCE_CRON ?= */5 * * * *
 DEMO_RUN_RETENTION_DAYS ?= 0.007
 PYTEST_ARGS ?=
+# The dashboard and API of `make demo` (vatsim-pipeline serve).
+DASHBOARD_PORT ?= 8000
+DASHBOARD_URL := http://127.0.0.1:$(DASHBOARD_PORT)/
+# The browser tests drive Debian's chromium: Playwright cannot download its own here.
+CHROMIUM ?= /usr/bin/chromium
 
 INSTALLED := $(VENV)/.installed
 
@@ -61,14 +66,20 @@ run: install
 	$(BIN)/vatsim-pipeline init --config "$(PROFILE_FILE)" --port $(PORT) && $(DAGSTER_DEV)
 
 demo: install
-	@export $(DEMO_ENV); \
-	$(BIN)/vatsim-pipeline init --config dagster.yaml --port $(PORT) --port $(DEMO_PORT) || exit; \
+	@export $(DEMO_ENV) VATSIM_DASHBOARD_URL="$(DASHBOARD_URL)"; \
+	$(BIN)/vatsim-pipeline init --config dagster.yaml --port $(PORT) --port $(DEMO_PORT) \
+		--port $(DASHBOARD_PORT) || exit; \
 	$(BIN)/vatsim-pipeline feed-server --simulate --pilots $(DEMO_PILOTS) \
 		--controllers $(DEMO_CONTROLLERS) --port $(DEMO_PORT) & server=$$!; \
-	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/vatsim-pipeline serve --port $(DASHBOARD_PORT) & api=$$!; \
+	trap 'kill $$server $$api 2>/dev/null' EXIT INT TERM; \
+	echo "Dashboard: $(DASHBOARD_URL)"; \
 	$(DAGSTER_DEV)
 
-test: install
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test: install $(CHROMIUM)
 	$(BIN)/ruff check vatsim_pipeline vatsim_pipeline_tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 

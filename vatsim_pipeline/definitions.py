@@ -2,7 +2,9 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.defs.airport_forecast_assets import airport_forecast
 from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
+from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.forecast_assets import (
     forecast_every_minute,
@@ -54,8 +56,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sector_coverage,
             sector_forecast,
             *AIRPORT_PATTERN_ASSETS,
+            airport_forecast,
         ],
-        asset_checks=TABLE_CHECKS,
+        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS],
         jobs=[
             ingest_job,
             pipeline_health_job,

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from vatsim_pipeline.analytics.airport_forecaster import AirportForecaster
 from vatsim_pipeline.analytics.forecast_frame import BUCKET, HORIZON
 from vatsim_pipeline.analytics.sector_forecaster import forecast_at
 from vatsim_pipeline.analytics.sector_load import sector_load
@@ -103,7 +104,10 @@ class SectorForecaster:
             )
 
 
-FORECASTERS: list[Callable[[Engine, pd.DataFrame, timedelta], Forecaster]] = [SectorForecaster]
+FORECASTERS: list[Callable[[Engine, pd.DataFrame, timedelta], Forecaster]] = [
+    SectorForecaster,
+    AirportForecaster,
+]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ What this rules out, by construction:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -179,10 +180,11 @@ def nearest_airports(
     return index, distance
 
 
-def _alternate(movements: pd.DataFrame) -> pd.DataFrame:
-    """Keep a movement only when it differs in kind from the flight's previous kept one."""
+def _alternate(movements: pd.DataFrame, before: Mapping[int, str] | None) -> pd.DataFrame:
+    """Keep a movement only when it differs in kind from the flight's previous kept one
+    (or, first, from its movement `before`, the last one stored before these tracks)."""
     keep = []
-    previous: dict[int, str] = {}
+    previous: dict[int, str] = dict(before or {})
     for row in movements.itertuples(index=False):
         if previous.get(row.flight_id) != row.kind:
             keep.append(True)
@@ -235,11 +237,13 @@ def detect_movements(
     airports: pd.DataFrame,
     settings: MovementSettings,
     filed: pd.DataFrame | None = None,
+    before: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
     """Departures and arrivals of the tracks in `positions` (columns `POSITION_COLUMNS`,
     any order) at the airports of `airports` (icao, latitude, longitude), preferring the
     airports `filed` (flight_id, departure, arrival) in the flights' plans: one row per
-    movement with `MOVEMENT_COLUMNS`, ordered by flight and time."""
+    movement with `MOVEMENT_COLUMNS`, ordered by flight and time. `before` holds the kind
+    of each flight's last movement before these tracks, where one is known."""
     if positions.empty:
         return pd.DataFrame({name: [] for name in MOVEMENT_COLUMNS})
     found = _candidates(positions, settings)
@@ -256,13 +260,14 @@ def detect_movements(
     # An arrival and the next departure never share a moment; sort departures last on
     # ties so that the order is the same however the positions came in.
     found = found.sort_values(["flight_id", "moved_at", "kind"], kind="stable")
-    return _alternate(found).reset_index(drop=True)[list(MOVEMENT_COLUMNS)]
+    return _alternate(found, before).reset_index(drop=True)[list(MOVEMENT_COLUMNS)]
 
 
 # How far around an hour its movements are read from: far enough back for the ground
-# position before a takeoff and for which movement came last, far enough ahead for the
-# ground position after a landing roll-out.
-LOOKBACK = pd.Timedelta(hours=1)
+# position before a takeoff (`max_gap_s` at most), far enough ahead for the ground
+# position after a landing roll-out. Which movement came last before the window is read
+# from the stored movements instead (`before`), so the window stays short.
+LOOKBACK = pd.Timedelta(minutes=20)
 LOOKAHEAD = pd.Timedelta(minutes=10)
 
 
@@ -278,10 +283,12 @@ def movements_between(
     filed: pd.DataFrame | None,
     start: datetime,
     end: datetime,
+    before: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
-    """The movements of [start, end) detected from the positions of `track_window`: the
-    same positions always give the same rows, so an hour computed alone equals the same
-    hour computed within a day."""
-    found = detect_movements(positions, airports, settings, filed)
+    """The movements of [start, end) detected from the positions of `track_window`, each
+    flight's movements alternating from its last one stored before the window (`before`):
+    the same positions and earlier hours always give the same rows, so an hour computed
+    alone equals the same hour computed within a day (hours are computed in order)."""
+    found = detect_movements(positions, airports, settings, filed, before)
     moment = found["moved_at"]
     return found[(moment >= start) & (moment < end)].reset_index(drop=True)

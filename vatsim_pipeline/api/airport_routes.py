@@ -1,6 +1,6 @@
 """The airport patterns over HTTP: an airport's departures and arrivals per bucket, the
-detected movements, and the most flown city pairs (and, with the forecast, the next two
-hours), each a thin call of `storage.reads_airports`."""
+detected movements, the most flown city pairs and the forecast of the next two hours,
+each a thin call of `storage.reads_airports`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from vatsim_pipeline.settings import Settings
 from vatsim_pipeline.storage.reads import QueryService
 from vatsim_pipeline.storage.reads_airports import (
     MAX_ROUTES,
+    AirportForecast,
     AirportQueries,
     AirportTraffic,
     Movement,
@@ -98,5 +99,17 @@ def airport_router(service: QueryService, settings: Settings) -> APIRouter:
     )
     def routes_top(since: Since = None, until: Until = None, limit: RouteLimit = 10) -> Response:
         return JsonResponse(queries.routes(since=since, until=until, limit=limit))
+
+    @router.get(
+        "/forecast/airports/{icao}",
+        response_model=AirportForecast,
+        summary="An airport's departures and arrivals in the next two hours",
+        description="The newest stored forecast (refreshed every minute), per 15 minutes, "
+        "with a low/high band; every bucket of the two hours listed. No buckets before "
+        "the first forecast.",
+        responses=NOT_FOUND,
+    )
+    def airport_forecast(icao: Icao) -> Response:
+        return JsonResponse(queries.forecast(icao))
 
     return router

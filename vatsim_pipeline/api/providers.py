@@ -17,6 +17,7 @@ ROUTER_PROVIDERS: tuple[str, ...] = (
     "vatsim_pipeline.api.analytics_routes:analytics_router",
     "vatsim_pipeline.api.airport_routes:airport_router",
     "vatsim_pipeline.api.sector_pattern_routes:sector_pattern_router",
+    "vatsim_pipeline.dashboard.router:dashboard_router",
 )
 
 

@@ -1,6 +1,6 @@
-"""`vatsim-pipeline traffic airport`, `movements` and `routes top`: the airport patterns
-on the command line, from the materialized `airport_traffic`, `airport_movements` and
-`route_flights` hours."""
+"""`vatsim-pipeline traffic airport`, `movements`, `routes top` and `forecast airport`:
+the airport patterns on the command line, from the materialized `airport_traffic`,
+`airport_movements` and `route_flights` hours and the stored `airport_forecast`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TypeVar
 import click
 
 from vatsim_pipeline.cli.app import main
+from vatsim_pipeline.cli.forecast_group import forecast_group
 from vatsim_pipeline.cli.query import (
     answer,
     cell,
@@ -115,3 +116,24 @@ def routes_top(since: str | None, until: str | None, limit: int, as_json: bool) 
     if rows:
         click.echo(table(("RANK", "DEP", "ARR", "FLIGHTS"), rows))
     click.echo(f"{len(rows)} city pairs")
+
+
+@forecast_group.command("airport")
+@click.argument("icao")
+@json_option
+def forecast_airport(icao: str, as_json: bool) -> None:
+    """The newest forecast of departures and arrivals at ICAO, per 15 minutes for two
+    hours, with a low/high band."""
+    forecast = _airport_answer(lambda q: q.forecast(icao))
+    if as_json:
+        echo_json(forecast)
+        return
+    click.echo(f"{forecast.airport} departures and arrivals, issued {cell(forecast.issued_at)}")
+    if not forecast.departures:
+        click.echo("no forecast yet: materialize `airport_forecast`")
+        return
+    rows = [
+        (d.bucket_start, d.expected, d.low, d.high, a.expected, a.low, a.high)
+        for d, a in zip(forecast.departures, forecast.arrivals, strict=True)
+    ]
+    click.echo(table(("BUCKET", "DEP", "DEP-LOW", "DEP-HIGH", "ARR", "ARR-LOW", "ARR-HIGH"), rows))

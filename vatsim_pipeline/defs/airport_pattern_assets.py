@@ -38,13 +38,20 @@ from vatsim_pipeline.sectors.boundaries import SectorSourceError
 from vatsim_pipeline.sectors.release import ReleaseError
 from vatsim_pipeline.sectors.sources import default_files
 from vatsim_pipeline.storage.airport_storage import airports_frame, replace_airports
-from vatsim_pipeline.storage.pattern_writes import movements_frame, replace_window
+from vatsim_pipeline.storage.pattern_writes import (
+    last_movement_kinds,
+    movements_frame,
+    replace_window,
+)
 from vatsim_pipeline.storage.reads_tracks import filed_frame, track_frame
 from vatsim_pipeline.storage.traffic_schema import airport_movements as movements_table
 from vatsim_pipeline.storage.traffic_schema import airport_traffic as traffic_table
 from vatsim_pipeline.storage.traffic_schema import route_flights as routes_table
 
 HOUR = timedelta(hours=1)
+# How far back a flight's last movement is looked up to keep its movements alternating:
+# longer than any connection.
+MEMORY = timedelta(days=2)
 
 # Single-run back-fills are what `dagster asset materialize --partition-range` needs;
 # Dagster 1.13 still calls the parameter beta and would say so on every load.
@@ -127,8 +134,10 @@ def airport_movements(
             end = start + HOUR
             with engine.begin() as connection:
                 positions = track_frame(connection, *track_window(start, end))
-                filed = filed_frame(connection, sorted(positions["flight_id"].unique().tolist()))
-                found = movements_between(positions, places, settings, filed, start, end)
+                ids = sorted(positions["flight_id"].unique().tolist())
+                filed = filed_frame(connection, ids)
+                before = last_movement_kinds(connection, ids, start, start - MEMORY)
+                found = movements_between(positions, places, settings, filed, start, end, before)
                 replace_window(connection, movements_table, "moved_at", start, end, found)
             departures += int((found["kind"] == "departure").sum())
             arrivals += int((found["kind"] == "arrival").sum())

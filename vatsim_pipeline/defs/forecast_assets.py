@@ -20,6 +20,7 @@ from dagster import (
 from vatsim_pipeline.analytics.sector_forecaster import forecast_at
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.resilience.retry import database_retry_policy
 from vatsim_pipeline.storage.airport_storage import airports_frame
@@ -83,6 +84,7 @@ def sector_forecast(
 forecast_job = define_asset_job(
     "forecast_refresh",
     selection=AssetSelection.groups(FORECASTS_GROUP),
+    config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Refresh the forecasts of the next two hours from the newest snapshot.",
     hooks={classify_failure},

@@ -22,6 +22,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from vatsim_pipeline.dashboard.link import dashboard_url
 from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
@@ -192,6 +193,7 @@ def snapshot_tables(
         "new_snapshot": write.new_snapshot,
         "parse_ms": round(1000 * (parsed - started), 1),
         "store_ms": round(1000 * (stored - parsed), 1),
+        "dashboard": MetadataValue.url(dashboard_url()),
     }
     for name in TABLE_DESCRIPTIONS:
         table = write.tables[name]

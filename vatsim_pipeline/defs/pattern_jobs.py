@@ -9,6 +9,7 @@ from dagster import (
 )
 
 from vatsim_pipeline.defs.pattern_partitions import TRAFFIC_PATTERNS_GROUP, hourly_partitions
+from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 
 # Minutes past the hour: late snapshots and the occupancy of the hour's last ones are in.
 SCHEDULE_MINUTE = 5
@@ -17,6 +18,7 @@ traffic_patterns_job = define_asset_job(
     "traffic_patterns",
     selection=AssetSelection.groups(TRAFFIC_PATTERNS_GROUP),
     partitions_def=hourly_partitions,
+    config=RUN_LOGGING,
     description="Materializes one UTC hour of every traffic pattern asset; back-fill "
     "hours from the UI or `dagster job backfill`.",
 )

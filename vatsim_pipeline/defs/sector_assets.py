@@ -6,8 +6,9 @@ stored sectors in one transaction: a download error or a bad file fails the run 
 classified failure and the previous boundaries stay in place.
 
 A database without sectors gets them at start: the `sectors_when_missing` sensor requests
-a refresh as soon as it finds none stored (a fresh install, `make demo`), and again
-`RETRY_AFTER` after a failed one, instead of every ingest run warning until 04:00 UTC.
+a refresh as soon as it finds none stored (a fresh install, `make demo`), instead of every
+ingest run warning until 04:00 UTC; after failed refreshes it waits 1, 2, 4... minutes
+(at most an hour) before the next.
 """
 
 import time
@@ -58,7 +59,12 @@ SECTORS_GROUP = "sectors"
 KINDS = ("fir", "uir", "tracon", "custom")
 SERVICE = "sectors"
 MISSING_CHECK_INTERVAL_S = 30
-RETRY_AFTER = timedelta(minutes=10)
+FIRST_RETRY_AFTER = timedelta(minutes=1)
+MAX_RETRY_AFTER = timedelta(hours=1)
+# An unfinished refresh older than this is one a stopped daemon left behind (run
+# monitoring fails it later): it does not hold the next request back.
+UNFINISHED_FOR_AT_MOST = timedelta(minutes=3)
+RECENT_RUNS = 8
 UNFINISHED = {
     DagsterRunStatus.QUEUED,
     DagsterRunStatus.NOT_STARTED,
@@ -187,7 +193,7 @@ sectors_daily = ScheduleDefinition(
     default_status=DefaultSensorStatus.RUNNING,
     description="Requests a sectors refresh when none are stored (a fresh database), so "
     "occupancy is located from the first snapshots on; after a failed refresh it waits "
-    f"{RETRY_AFTER.seconds // 60} minutes before the next.",
+    "waits 1, 2, 4... minutes (at most an hour) before the next.",
 )
 def sectors_when_missing(
     context: SensorEvaluationContext, database: DatabaseResource
@@ -199,16 +205,29 @@ def sectors_when_missing(
         return SkipReason(f"cannot count the stored sectors: {describe_error(error)}")
     if stored:
         return SkipReason(f"{stored} sectors stored; the daily schedule refreshes them")
-    records = context.instance.get_run_records(RunsFilter(job_name=sectors_job.name), limit=1)
-    last = records[0] if records else None
-    run = last.dagster_run.run_id[:8] if last else ""
-    if last is not None and last.dagster_run.status in UNFINISHED:
-        return SkipReason(f"no sectors stored; refresh run {run} is on its way")
-    if last is not None and last.dagster_run.status == DagsterRunStatus.FAILURE:
-        ended = last.end_time or last.update_timestamp.timestamp()
-        retry_at = datetime.fromtimestamp(ended, UTC) + RETRY_AFTER
-        if datetime.now(UTC) < retry_at:
+    now = datetime.now(UTC)
+    records = context.instance.get_run_records(
+        RunsFilter(job_name=sectors_job.name), limit=RECENT_RUNS
+    )
+    for record in records:
+        if (
+            record.dagster_run.status in UNFINISHED
+            and now - record.create_timestamp < UNFINISHED_FOR_AT_MOST
+        ):
+            run = record.dagster_run.run_id[:8]
+            return SkipReason(f"no sectors stored; refresh run {run} is on its way")
+    failed = 0
+    for record in records:
+        if record.dagster_run.status != DagsterRunStatus.FAILURE:
+            break
+        failed += 1
+    if failed:
+        last = records[0]
+        ended = datetime.fromtimestamp(last.end_time or last.update_timestamp.timestamp(), UTC)
+        retry_at = ended + min(FIRST_RETRY_AFTER * 2 ** (failed - 1), MAX_RETRY_AFTER)
+        if now < retry_at:
             return SkipReason(
-                f"no sectors stored; refresh run {run} failed, next try after {retry_at:%H:%M:%S}Z"
+                f"no sectors stored; {failed} refresh run(s) failed, the last "
+                f"{last.dagster_run.run_id[:8]}; next try after {retry_at:%H:%M:%S}Z"
             )
     return RunRequest(tags={"vatsim/requested_by": "no sectors stored"})

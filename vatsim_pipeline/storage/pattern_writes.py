@@ -65,3 +65,23 @@ def movements_frame(connection: Connection, start: datetime, end: datetime) -> p
     )
     frame["moved_at"] = pd.to_datetime(frame["moved_at"], utc=True)
     return frame
+
+
+def last_movement_kinds(
+    connection: Connection, flight_ids: list[int], before: datetime, since: datetime
+) -> dict[int, str]:
+    """The kind of each flight's last stored movement in [since, before)."""
+    m = airport_movements.c
+    found: dict[int, str] = {}
+    for offset in range(0, len(flight_ids), CHUNK):
+        rows = connection.execute(
+            select(m.flight_id, m.kind)
+            .where(
+                m.flight_id.in_(flight_ids[offset : offset + CHUNK]),
+                m.moved_at >= since,
+                m.moved_at < before,
+            )
+            .order_by(m.flight_id, m.moved_at, m.kind)
+        ).all()
+        found.update((row.flight_id, row.kind) for row in rows)
+    return found

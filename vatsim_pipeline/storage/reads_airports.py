@@ -14,9 +14,12 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
+from vatsim_pipeline.analytics.forecast_frame import bucket_starts
 from vatsim_pipeline.storage.airport_storage import airport_known
+from vatsim_pipeline.storage.pattern_tables import traffic_forecasts
 from vatsim_pipeline.storage.reads_base import (
     InvalidQuery,
     NotFound,
@@ -25,6 +28,7 @@ from vatsim_pipeline.storage.reads_base import (
     newest_update,
 )
 from vatsim_pipeline.storage.reads_history import TimeArgument, WindowPage, resolve_window
+from vatsim_pipeline.storage.reads_patterns import ForecastBucket
 from vatsim_pipeline.storage.schema import flights
 from vatsim_pipeline.storage.traffic_schema import airport_movements, airport_traffic, route_flights
 
@@ -80,6 +84,17 @@ class RouteCount:
     departure: str
     arrival: str
     flights: int
+
+
+@dataclass(frozen=True)
+class AirportForecast:
+    """The newest forecast of an airport: every bucket of the two hours from the issue
+    time (zeros included); no buckets before the first forecast."""
+
+    airport: str
+    issued_at: datetime | None
+    departures: list[ForecastBucket]
+    arrivals: list[ForecastBucket]
 
 
 @dataclass(frozen=True)
@@ -227,6 +242,35 @@ def movements_page(
     )
 
 
+def airport_forecast(connection: Connection, icao: str) -> AirportForecast:
+    """The newest stored forecast of the airport's departures and arrivals."""
+    code = _known_airport(connection, icao)
+    f = traffic_forecasts.c
+    issued = connection.execute(
+        select(func.max(f.issued_at)).where(f.target_kind == "airport")
+    ).scalar()
+    if issued is None:
+        return AirportForecast(code, None, [], [])
+    rows = connection.execute(
+        select(f.metric, f.bucket_start, f.expected, f.low, f.high).where(
+            f.target_kind == "airport", f.target_id == code
+        )
+    ).all()
+    stored = {(row.metric, row.bucket_start): row for row in rows}
+    starts = [start.to_pydatetime() for start in bucket_starts(pd.Timestamp(issued))]
+
+    def series(metric: str) -> list[ForecastBucket]:
+        found = (stored.get((metric, start)) for start in starts)
+        return [
+            ForecastBucket(start, row.expected, row.low, row.high)
+            if row is not None
+            else ForecastBucket(start, 0.0, 0.0, 0.0)
+            for start, row in zip(starts, found, strict=True)
+        ]
+
+    return AirportForecast(code, issued, series("departures"), series("arrivals"))
+
+
 def top_routes(connection: Connection, start: datetime, end: datetime, limit: int) -> TopRoutes:
     """The city pairs with the most takeoffs in the hours that overlap start..end, most
     flown first (ties by airports)."""
@@ -279,6 +323,10 @@ class AirportQueries:
             return movements_page(
                 connection, start, end, airport=airport, kind=kind, limit=limit, offset=offset
             )
+
+    def forecast(self, icao: str) -> AirportForecast:
+        with self.engine.connect() as connection:
+            return airport_forecast(connection, icao)
 
     def routes(
         self, since: TimeArgument = None, until: TimeArgument = None, limit: int = 10

@@ -146,3 +146,13 @@ def test_settings_come_from_the_environment_and_refuse_nonsense() -> None:
         MovementSettings.from_env({"VATSIM_MOVEMENT_GROUND_KT": "fast"})
     with pytest.raises(ValueError, match="VATSIM_MOVEMENT_MAX_GAP_S: must be positive"):
         MovementSettings.from_env({"VATSIM_MOVEMENT_MAX_GAP_S": "0"})
+
+
+def test_the_last_stored_movement_before_the_tracks_keeps_the_alternation(airports) -> None:
+    # A takeoff already stored for this flight (an earlier hour), then a landing hidden
+    # by a gap: the next takeoff would be the second in a row.
+    track = _track((0, 83, 10), (15, 500, 150))
+    assert detect_movements(track, airports, SETTINGS, before={1: "departure"}).empty
+    assert _kinds(detect_movements(track, airports, SETTINGS, before={1: "arrival"})) == [
+        ("departure", 15)
+    ]

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from dagster import (
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+)
 from sqlalchemy import Engine
 
 from vatsim_pipeline.definitions import build_definitions
@@ -84,11 +91,23 @@ def test_the_sensor_requests_a_load_until_sectors_are_stored(
 ) -> None:
     assert isinstance(sensor_says(engine), RunRequest)
 
+    instance = DagsterInstance.get()
+    on_its_way = DagsterRun(job_name="refresh_sectors", status=DagsterRunStatus.STARTED)
+    instance.add_run(on_its_way)
+    waiting = sensor_says(engine)
+    assert isinstance(waiting, SkipReason)
+    assert waiting.skip_message == (
+        f"no sectors stored; refresh run {on_its_way.run_id[:8]} is on its way"
+    )
+    instance.delete_run(on_its_way.run_id)
+
     monkeypatch.setenv("VATSIM_MAP_DATA_URL", "http://127.0.0.1:1/api/map_data/")
+    assert not refresh().success
     assert not refresh().success
     waiting = sensor_says(engine)
     assert isinstance(waiting, SkipReason)
-    assert "failed, next try after" in waiting.skip_message
+    assert "no sectors stored; 2 refresh run(s) failed, the last " in waiting.skip_message
+    assert "next try after" in waiting.skip_message  # two minutes after the second
 
     point_release_at(monkeypatch, feed.base_url)
     assert refresh().success
