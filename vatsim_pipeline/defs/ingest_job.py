@@ -10,6 +10,7 @@ from typing import Any
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
+from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
@@ -22,9 +23,9 @@ MAX_RUNTIME_S = 300
 ingest_job = define_asset_job(
     "ingest_snapshot",
     selection=(
-        AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy)
+        AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy, anomalies)
     ).without_checks()
-    | AssetSelection.checks(table_checks),
+    | AssetSelection.checks(table_checks, active_anomalies),
     config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Store one VATSIM feed update: its landed payloads into every table.",

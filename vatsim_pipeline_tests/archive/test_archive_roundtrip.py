@@ -22,6 +22,7 @@ from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_tables
 from vatsim_pipeline.storage.archive_log import all_archived
 from vatsim_pipeline.storage.partitions import PARTITIONED, PARTITIONED_NAMES, list_partitions
+from vatsim_pipeline.storage.reads_map import flights_at
 from vatsim_pipeline.storage.reads_tracks import track_frame
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
 from vatsim_pipeline.storage.writes import write_snapshot
@@ -151,6 +152,23 @@ def test_the_analytics_frame_of_an_archived_day_is_the_same(
     assert _counts(engine)["flight_positions"] == 0
     assert _frame_rows(engine) == before
     assert len(before) > 3000
+
+
+def test_the_map_replays_an_archived_moment_as_before(
+    engine: Engine, recorded: list[int], archive: Path
+) -> None:
+    at = datetime(2024, 11, 22, 12, 50, 0, tzinfo=UTC)  # between the 3rd and 4th update
+    with engine.connect() as connection:
+        before = flights_at(connection, at, timedelta(minutes=2))
+
+    sweep_tables(engine, _retention(archive), now=NOW)
+
+    with engine.connect() as connection:
+        after = flights_at(connection, at, timedelta(minutes=2))
+    assert _counts(engine)["flight_positions"] == 0
+    assert (after.at, after.live) == (before.at, False)
+    assert after.rows == before.rows
+    assert len(before.rows) > 900 and {row[-1] for row in before.rows} == {"EDGG"}
 
 
 def test_rows_stored_late_for_an_archived_day_merge_into_its_file(

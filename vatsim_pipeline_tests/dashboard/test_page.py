@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from vatsim_pipeline.storage.reads_map import FLIGHT_COLUMNS
-from vatsim_pipeline_tests.api import ok
+from vatsim_pipeline_tests.api import get, ok
 from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.dashboard.browser import chromium
 from vatsim_pipeline_tests.dashboard.support import (
@@ -207,3 +207,68 @@ def test_sector_load_shows_the_busiest_sector_with_its_forecast(page: Page, site
     chosen = second.get_attribute("data-sector")
     second.click()
     page.wait_for_selector(f"{view}[data-sector='{chosen}']", timeout=WAIT_MS)
+
+
+def _half_hours(buckets: list[dict]) -> set[datetime]:
+    starts = [datetime.fromisoformat(b["bucket_start"]) for b in buckets]
+    return {t.replace(minute=t.minute // 30 * 30) for t in starts}
+
+
+def test_the_airport_board_shows_the_busiest_airport_per_half_hour(page: Page, site: str):
+    rows = ok(site, "/api/dashboard/map/flights")["rows"]
+    filed = Counter(
+        icao
+        for row in rows
+        for icao in (row[COLUMN["departure"]], row[COLUMN["arrival"]])
+        if icao
+    )
+    busiest = max(filed, key=filed.__getitem__)
+    view = "#view-airport-board"
+    assert attribute(page, view, "data-airport") == busiest
+    traffic = ok(site, f"/api/traffic/airports/{busiest}", since="2h", bucket="15m")
+    forecast = ok(site, f"/api/forecast/airports/{busiest}")
+    past, ahead = _half_hours(traffic["items"]), _half_hours(forecast["departures"])
+    assert len(ahead) == 4 and len(past) >= 4
+    assert int(attribute(page, view, "data-rows")) == len(past) + len(ahead)
+    assert page.locator(f"{view} tbody tr.forecast").count() == len(ahead)
+    first = page.locator(f"{view} tbody tr.forecast").first.locator("td")
+    expected = sum(
+        b["expected"]
+        for b in forecast["departures"]
+        if datetime.fromisoformat(b["bucket_start"]) < min(ahead) + timedelta(minutes=30)
+    )
+    assert float(first.nth(1).inner_text()) == round(expected, 1)
+
+
+def test_top_routes_for_today_and_a_preset(page: Page, site: str):
+    view = "#view-top-routes"
+    top = ok(site, "/api/routes/top", since=TIMES[-1].date().isoformat(), limit=1000)
+    assert len(top["items"]) > 0
+    assert attribute(page, view, "data-span") == "today"
+    assert int(attribute(page, view, "data-routes")) == len(top["items"])
+    first = top["items"][0]
+    cells = page.locator(f"{view} table.pairs tbody tr").first.locator("td")
+    assert cells.nth(0).inner_text() == f"{first['departure']} → {first['arrival']}"
+    assert int(cells.nth(1).inner_text()) == first["flights"]
+    page.click(f"{view} button[data-span='7d']")
+    page.wait_for_selector(f"{view}[data-span='7d']", timeout=WAIT_MS)
+    week = ok(site, "/api/routes/top", since="7d", limit=1000)
+    assert int(attribute(page, view, "data-routes")) == len(week["items"])
+
+
+def test_coverage_by_weekday_and_hour(page: Page, site: str):
+    view = "#view-coverage"
+    week = ok(site, "/api/dashboard/coverage", since="7d")
+    sectors = ok(site, "/api/controllers/coverage", since="7d", limit=1000)["items"]
+    flown = sum(s["flight_minutes"] for s in sectors)
+    covered = sum(s["covered_flight_minutes"] for s in sectors)
+    assert flown > 0
+    # The recorded minutes all fall in one hour: Friday 12 UTC.
+    day, hour = TIMES[-1].weekday(), TIMES[-1].hour
+    cells = [(d, h) for d in range(7) for h in range(24) if week["share"][d][h] is not None]
+    assert cells == [(day, hour)]
+    assert week["share"][day][hour] == pytest.approx(covered / flown, abs=1e-4)
+    assert week["flight_minutes"][day][hour] == pytest.approx(flown, abs=0.1)
+    assert int(attribute(page, f"{view} canvas.chart", "data-points")) == 1
+    missing = get(site, "/api/dashboard/coverage", sector="NOWHERE")
+    assert (missing.status_code, missing.json()) == (404, {"error": "sector 'NOWHERE': not found"})

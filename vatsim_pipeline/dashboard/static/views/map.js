@@ -40,6 +40,19 @@ const iso = (ms) => new Date(ms).toISOString().replace(".000Z", "Z");
 const label = (ms) => `${iso(ms).slice(0, 19).replace("T", " ")}Z`;
 const number = (v, unit = "") => (v === null || v === undefined ? "–" : `${v.toLocaleString("en")}${unit}`);
 
+/** Airports by the flights filed from or to them, most first: [[icao, flights], ...]. */
+function busiestAirports(flights) {
+  const departure = flights.columns.indexOf("departure");
+  const arrival = flights.columns.indexOf("arrival");
+  const counts = new Map();
+  for (const row of flights.rows) {
+    for (const icao of [row[departure], row[arrival]]) {
+      if (icao) counts.set(icao, (counts.get(icao) || 0) + 1);
+    }
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+}
+
 export async function mount(section, ctx) {
   section.innerHTML = TEMPLATE;
   const stage = section.querySelector(".map-stage");
@@ -248,6 +261,7 @@ export async function mount(section, ctx) {
     range = status;
     map.setFlights(flights.columns, flights.rows);
     ctx.bus.dispatchEvent(new CustomEvent("density", { detail: map.density }));
+    ctx.bus.dispatchEvent(new CustomEvent("airports", { detail: busiestAirports(flights) }));
     map.setStaffed(status.staffed);
     staffed = status.staffed;
     if (range.newest) {
