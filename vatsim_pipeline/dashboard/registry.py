@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from vatsim_pipeline.dashboard.views.coverage_routes import coverage_router
 from vatsim_pipeline.dashboard.views.map_routes import map_router
 from vatsim_pipeline.storage.reads import QueryService
 
@@ -45,4 +46,5 @@ VIEWS: tuple[View, ...] = (
     View("airport-board", "Airport board", "views/airport_board.js"),
     # /api/routes/top.
     View("top-routes", "Top routes and airports", "views/top_routes.js"),
+    View("coverage", "ATC coverage by hour", "views/coverage.js", router=coverage_router),
 )

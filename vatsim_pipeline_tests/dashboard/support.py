@@ -52,7 +52,7 @@ def materialize_patterns(url: str) -> None:
         route_flights,
     )
     from vatsim_pipeline.defs.forecast_assets import sector_forecast
-    from vatsim_pipeline.defs.pattern_assets import sector_load
+    from vatsim_pipeline.defs.pattern_assets import sector_coverage, sector_load
     from vatsim_pipeline.defs.resources import DatabaseResource
 
     engine = make_engine(url)
@@ -62,7 +62,7 @@ def materialize_patterns(url: str) -> None:
         engine.dispose()
     resources = {"database": DatabaseResource(url=url)}
     hour = TIMES[-1].strftime("%Y-%m-%d-%H:00")
-    hourly = [sector_load, airport_movements, airport_traffic, route_flights]
+    hourly = [sector_load, sector_coverage, airport_movements, airport_traffic, route_flights]
     assert materialize(hourly, partition_key=hour, resources=resources).success
     assert materialize([sector_forecast, airport_forecast], resources=resources).success
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from vatsim_pipeline.storage.reads_map import FLIGHT_COLUMNS
-from vatsim_pipeline_tests.api import ok
+from vatsim_pipeline_tests.api import get, ok
 from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.dashboard.browser import chromium
 from vatsim_pipeline_tests.dashboard.support import (
@@ -254,3 +254,21 @@ def test_top_routes_for_today_and_a_preset(page: Page, site: str):
     page.wait_for_selector(f"{view}[data-span='7d']", timeout=WAIT_MS)
     week = ok(site, "/api/routes/top", since="7d", limit=1000)
     assert int(attribute(page, view, "data-routes")) == len(week["items"])
+
+
+def test_coverage_by_weekday_and_hour(page: Page, site: str):
+    view = "#view-coverage"
+    week = ok(site, "/api/dashboard/coverage", since="7d")
+    sectors = ok(site, "/api/controllers/coverage", since="7d", limit=1000)["items"]
+    flown = sum(s["flight_minutes"] for s in sectors)
+    covered = sum(s["covered_flight_minutes"] for s in sectors)
+    assert flown > 0
+    # The recorded minutes all fall in one hour: Friday 12 UTC.
+    day, hour = TIMES[-1].weekday(), TIMES[-1].hour
+    cells = [(d, h) for d in range(7) for h in range(24) if week["share"][d][h] is not None]
+    assert cells == [(day, hour)]
+    assert week["share"][day][hour] == pytest.approx(covered / flown, abs=1e-4)
+    assert week["flight_minutes"][day][hour] == pytest.approx(flown, abs=0.1)
+    assert int(attribute(page, f"{view} canvas.chart", "data-points")) == 1
+    missing = get(site, "/api/dashboard/coverage", sector="NOWHERE")
+    assert (missing.status_code, missing.json()) == (404, {"error": "sector 'NOWHERE': not found"})
