@@ -31,6 +31,7 @@ from vatsim_pipeline_tests.own_postgres import own_postgres
 from vatsim_pipeline_tests.shared_data import REPOSITORY
 
 OUTAGE_S = 20
+DATABASE_OR_WORKER = ("database", "dagster_storage", "run_worker")
 WAIT_S = 240
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 UNFINISHED = [
@@ -133,8 +134,12 @@ def test_a_postgres_outage_loses_nothing_and_every_landed_payload_is_stored_once
             RunsFilter(job_name="ingest_snapshot", statuses=[DagsterRunStatus.FAILURE])
         )
         for run in failed:
-            assert run.tags.get(ERROR_CATEGORY_TAG) not in (None, "unknown"), run.tags
-            assert run.tags[ERROR_SERVICE_TAG] in ("database", "dagster_storage", "run_worker")
+            # Classified, or (run monitoring's verdict, e.g. a start timed out while the
+            # storage was away) run again by the daemon's run retries.
+            if run.tags.get(ERROR_CATEGORY_TAG) in (None, "unknown"):
+                assert run.tags.get("dagster/auto_retry_run_id"), run.tags
+            else:
+                assert run.tags[ERROR_SERVICE_TAG] in DATABASE_OR_WORKER, run.tags
         engine.dispose()
         instance.dispose()
     output = (tmp_path / "daemon.log").read_text()
