@@ -319,7 +319,7 @@ def stale_feed_evaluation(
         check_name=FRESH.name,
         passed=False,
         severity=_age_severity(age),
-        description=f"no new feed update for {age:.0f} s: {reason}"[:MAX_REASON * 2],
+        description=f"no new feed update for {age:.0f} s: {reason}"[: MAX_REASON * 2],
         metadata={
             "newest_landed": newest_landed.isoformat(),
             "age_s": round(age, 1),
