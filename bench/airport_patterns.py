@@ -15,12 +15,14 @@ descending and taxiing in at real airports), stores the real VATSpy airports
   4 minutes for every pattern asset together);
 - the 15-minute counts of an hour in SQL (GROUP BY on the stored movements) against the
   pandas path the asset uses (read the movements, `airport_traffic`);
-- `traffic airport`, `movements` and `routes top` through their query functions,
-  `--repeat` (200) calls each with random airports and windows: p50 and p95 against the
-  floor (`SELECT 1` round trip), target p95 50 ms.
+- the airport forecast at the day's last snapshot: CPU seconds of the asset's body
+  (history read, forecast computed and stored), target 2 s per minute;
+- `traffic airport`, `movements`, `routes top` and `forecast airport` through their
+  query functions, `--repeat` (200) calls each with random airports and windows: p50
+  and p95 against the floor (`SELECT 1` round trip), target p95 50 ms.
 
 The last line reads `airport-patterns hour <s> s  day <s> s  traffic p95 <ms> ms
-movements p95 <ms> ms  routes p95 <ms> ms`. Figures go to
+movements p95 <ms> ms  routes p95 <ms> ms  forecast p95 <ms> ms  forecast-cpu <s> s`. Figures go to
 `$VATSIM_HOME/bench/airport_patterns.json` (`--record`: bench/results/, or `--output`).
 
     .venv/bin/python bench/airport_patterns.py [--snapshots 5760] [--keep]
@@ -172,6 +174,35 @@ def sql_against_pandas(engine: Engine, start: datetime) -> dict:
     }
 
 
+def forecast_cpu(engine: Engine) -> dict:
+    """CPU seconds of one airport forecast at the newest snapshot (the body of the
+    `airport_forecast` asset, stored history read, forecast stored), best of three."""
+    import pandas as pd
+
+    from vatsim_pipeline.analytics.airport_forecaster import forecast_airports_at
+    from vatsim_pipeline.storage.airport_storage import airports_frame
+    from vatsim_pipeline.storage.reads_airport_forecast import stored_airport_traffic
+    from vatsim_pipeline.storage.reads_base import newest_update
+    from vatsim_pipeline.storage.sector_patterns import replace_forecast
+
+    seconds, rows = [], 0
+    for _ in range(3):
+        mark = time.process_time()
+        with engine.connect() as connection:
+            newest = newest_update(connection)
+            frame = forecast_airports_at(
+                connection,
+                pd.Timestamp(newest),
+                lambda times, c=connection: stored_airport_traffic(
+                    c, [t.to_pydatetime() for t in times]
+                ),
+                airports_frame(connection),
+            )
+        rows = replace_forecast(engine, "airport", frame, newest)
+        seconds.append(time.process_time() - mark)
+    return {"cpu_s": round(min(seconds), 3), "rows": rows}
+
+
 def time_queries(engine: Engine, day_start: datetime, repeat: int, seed: int) -> dict:
     """p50/p95 of the three airport queries with random airports and windows."""
     from vatsim_pipeline.storage.reads_airports import AirportQueries
@@ -200,6 +231,7 @@ def time_queries(engine: Engine, day_start: datetime, repeat: int, seed: int) ->
         "traffic": lambda: queries.traffic(rng.choice(busy), *window(), rng.choice(["15m", "1h"])),
         "movements": lambda: queries.movements(rng.choice(busy), *window(), limit=100),
         "routes": lambda: queries.routes(*window(), limit=rng.choice([10, 50, 100])),
+        "forecast": lambda: queries.forecast(rng.choice(busy)),
     }
     floor = percentile(floor_ms(engine, repeat), 0.5)
     figures = {"floor_p50_ms": round(floor, 2)}
@@ -269,6 +301,8 @@ def main() -> None:
         print(f"back-fill of {len(keys)} hours: {day_s} s", flush=True)
         aggregation = sql_against_pandas(engine, middle)
         print(f"15-minute counts of an hour: {aggregation}", flush=True)
+        forecast = forecast_cpu(engine)
+        print(f"airport forecast: {forecast}", flush=True)
         figures = time_queries(engine, day_start, args.repeat, args.seed + 1)
         print(f"queries: {figures}", flush=True)
     finally:
@@ -288,6 +322,7 @@ def main() -> None:
         "day_backfill_s": day_s,
         "hours_backfilled": len(keys),
         "traffic_aggregation": aggregation,
+        "forecast": forecast,
         "queries": figures,
     }
     written = write_results(results_path("airport_patterns.json", args), results)
@@ -296,7 +331,9 @@ def main() -> None:
         f"airport-patterns hour {max(hour_s):.1f} s  day {day_s:.1f} s  "
         f"traffic p95 {figures['traffic']['p95_ms']:.1f} ms  "
         f"movements p95 {figures['movements']['p95_ms']:.1f} ms  "
-        f"routes p95 {figures['routes']['p95_ms']:.1f} ms"
+        f"routes p95 {figures['routes']['p95_ms']:.1f} ms  "
+        f"forecast p95 {figures['forecast']['p95_ms']:.1f} ms  "
+        f"forecast-cpu {forecast['cpu_s']:.2f} s"
     )
 
 

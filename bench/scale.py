@@ -6,7 +6,10 @@ simulator (`vatsim_pipeline.feed.simulator`) runs that many pilots and controlle
 first snapshots fill the empty tables, then `--snapshots` steady-state snapshots (the
 same flights seen again 15 s later, as all day long) are timed: parsing both payloads
 (`parse_data_feed`, `parse_transceivers`) and `write_snapshot` into PostgreSQL, i.e.
-what an ingest run does besides starting. Each figure is a median.
+what an ingest run does besides starting. Each figure is a median. The `anomalies`
+columns time anomaly detection of the same snapshot (`detect_snapshot`, which the ingest
+run does next): its wall time and the CPU time of this process, and CPU microseconds
+per pilot, whose growth from 1x to 10x says whether its per-row cost stays flat.
 
 It works in a fresh database `vp_scale_<random>` on the PostgreSQL server of
 `VATSIM_BENCH_POSTGRES_URL` (else `VATSIM_DATABASE_URL`, else the local server), dropped
@@ -31,6 +34,7 @@ from sqlalchemy import text
 
 from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.feed.simulator import Simulator
+from vatsim_pipeline.storage.anomaly_writes import detect_snapshot
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.schema import metadata
 from vatsim_pipeline.storage.writes import write_snapshot
@@ -53,7 +57,7 @@ def measure_factor(engine, factor: int, snapshots: int, seed: int) -> dict:
         pilots=TODAY["pilots"] * factor, controllers=TODAY["controllers"] * factor, seed=seed
     )
     _truncate(engine)
-    runs = {"parse": [], "write": [], "total": []}
+    runs = {"parse": [], "write": [], "total": [], "anomalies": [], "anomalies_cpu": []}
     rows = []
     for index in range(WARM_UP_SNAPSHOTS + snapshots):
         simulator.step(STEP_S)
@@ -64,6 +68,9 @@ def measure_factor(engine, factor: int, snapshots: int, seed: int) -> dict:
         parsed = time.perf_counter()
         write_snapshot(engine, snapshot)
         written = time.perf_counter()
+        cpu = time.process_time()
+        detect_snapshot(engine, snapshot.update_timestamp)
+        detected, detected_cpu = time.perf_counter(), time.process_time()
         if index < WARM_UP_SNAPSHOTS:
             continue
         counts = snapshot.counts()
@@ -77,6 +84,8 @@ def measure_factor(engine, factor: int, snapshots: int, seed: int) -> dict:
         runs["parse"].append(1000 * (parsed - started))
         runs["write"].append(1000 * (written - parsed))
         runs["total"].append(1000 * (written - started))
+        runs["anomalies"].append(1000 * (detected - written))
+        runs["anomalies_cpu"].append(1000 * (detected_cpu - cpu))
     medians = {name: round(statistics.median(values), 1) for name, values in runs.items()}
     row_count = round(statistics.median(rows))
     return {
@@ -87,6 +96,7 @@ def measure_factor(engine, factor: int, snapshots: int, seed: int) -> dict:
         "payload_bytes": len(data) + len(radios),
         "median_ms": medians,
         "ms_per_1000_rows": round(1000 * medians["total"] / row_count, 2),
+        "anomaly_cpu_us_per_pilot": round(1000 * medians["anomalies_cpu"] / counts["pilots"], 2),
         "runs_ms": {name: [round(v, 1) for v in values] for name, values in runs.items()},
     }
 
@@ -118,12 +128,17 @@ def main() -> None:
                 f"{factor:>2}x  {figure['pilots']:>6,} pilots  {figure['rows_per_snapshot']:>7,} "
                 f"rows  parse {medians['parse']:>7.1f} ms  write {medians['write']:>7.1f} ms  "
                 f"total {medians['total']:>7.1f} ms  {figure['ms_per_1000_rows']:.2f} ms per "
-                f"1,000 rows  (runs {[round(v) for v in figure['runs_ms']['total']]})"
+                f"1,000 rows  (runs {[round(v) for v in figure['runs_ms']['total']]})  "
+                f"anomalies {medians['anomalies']:.1f} ms, {medians['anomalies_cpu']:.1f} ms CPU "
+                f"({figure['anomaly_cpu_us_per_pilot']:.1f} us per pilot)"
             )
     finally:
         engine.dispose()
         drop_database(admin, name)
     growth = round(figures[-1]["ms_per_1000_rows"] / figures[0]["ms_per_1000_rows"], 2)
+    anomaly_growth = round(
+        figures[-1]["anomaly_cpu_us_per_pilot"] / figures[0]["anomaly_cpu_us_per_pilot"], 2
+    )
     written = write_results(
         results_path("scale.json", args),
         {
@@ -135,6 +150,7 @@ def main() -> None:
             "snapshots_timed": args.snapshots,
             "factors": figures,
             "per_row_growth": growth,
+            "anomaly_per_pilot_growth": anomaly_growth,
         },
     )
     print(f"figures written to {written}")
@@ -142,6 +158,10 @@ def main() -> None:
     print(
         f"scale 1x {totals[1]:.0f} ms  5x {totals[5]:.0f} ms  10x {totals[10]:.0f} ms  "
         f"per-row growth {growth}"
+    )
+    cpu = {figure["factor"]: figure["median_ms"]["anomalies_cpu"] for figure in figures}
+    print(
+        f"anomalies CPU 1x {cpu[1]:.1f} ms  10x {cpu[10]:.1f} ms  per-pilot growth {anomaly_growth}"
     )
 
 

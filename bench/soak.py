@@ -17,7 +17,10 @@ the first stored snapshot, then measures for `--minutes`:
   run workers; dead children are counted through their parents' child times), over
   the snapshots committed in the window; the feed server's CPU is measured apart;
 - peak memory (RSS summed over the tree), and growth of the database (data tables and
-  Dagster's own), of DAGSTER_HOME and of the landing directory, per hour and per day.
+  Dagster's own), of DAGSTER_HOME and of the landing directory, per hour and per day,
+  with the data tables' bytes per position stored; printed also as one line
+  `growth data <x> GiB/day  landing <y> GiB/day  dagster <z> GiB/day  bytes/position <b>`
+  (targets: data 1.5, landing 1, Dagster's tables 0.3 GiB/day) before the last line.
 
 Everything talks to 127.0.0.1 only; children are killed on exit and on Ctrl-C, and the
 database and the temporary folder are removed unless `--keep`.
@@ -342,6 +345,11 @@ def stored_rows(engine: Engine) -> dict[datetime, datetime]:
     return {row.update_timestamp: row.stored_at for row in rows}
 
 
+def position_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT count(*) FROM flight_positions"))
+
+
 def landed_at(landing_dir: Path) -> dict[datetime, float]:
     """When the sensor landed each update: its data file's modification time."""
     found = {}
@@ -560,6 +568,7 @@ def measure(soak: Soak) -> dict:
     tree_start = sample_tree(soak.daemon.pid)
     feed_start = sample_tree(soak.server.pid)
     sizes_start = database_sizes(data)
+    positions_start = position_count(data)
     home_start, landing_start = directory_bytes(soak.home), directory_bytes(soak.landing)
     peak = tree_start
     last_own = dict(tree_start.own)
@@ -582,6 +591,7 @@ def measure(soak: Soak) -> dict:
     last_own |= tree_end.own
     feed_end = sample_tree(soak.server.pid)
     sizes_end = database_sizes(data)
+    positions_added = position_count(data) - positions_start
     home_end, landing_end = directory_bytes(soak.home), directory_bytes(soak.landing)
     committed = [
         stored_at
@@ -660,6 +670,13 @@ def measure(soak: Soak) -> dict:
         },
         "dagster_home_growth": growth(home_start, home_end),
         "landing_growth": growth(landing_start, landing_end),
+        "positions_stored": positions_added,
+        "data_bytes_per_position": rounded(
+            (sizes_end["data_tables"] - sizes_start["data_tables"]) / positions_added
+            if positions_added
+            else None,
+            1,
+        ),
         "psutil": psutil is not None,
     }
 
@@ -730,6 +747,13 @@ def report(results: dict) -> None:
             f"{name} growth: {growth['per_hour'] / mib:.1f} MiB/h, "
             f"{growth['per_day'] / 1024**3:.2f} GiB/day"
         )
+    gib = 1024**3
+    print(
+        f"growth data {results['database_growth']['data_tables']['per_day'] / gib:.2f} GiB/day  "
+        f"landing {results['landing_growth']['per_day'] / gib:.2f} GiB/day  "
+        f"dagster {results['database_growth']['dagster']['per_day'] / gib:.2f} GiB/day  "
+        f"bytes/position {results['data_bytes_per_position']}"
+    )
     print(
         f"soak captured {results['captured']}/{results['published']}  freshness p50 "
         f"{fresh['p50']} s  p95 {fresh['p95']} s  cpu/snapshot {results['cpu_s_per_snapshot']} s"

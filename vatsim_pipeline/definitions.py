@@ -2,8 +2,12 @@
 
 from dagster import Definitions, JobDefinition, in_process_executor
 
+from vatsim_pipeline.alerts.settings import AlertSettings
 from vatsim_pipeline.defs.airport_forecast_assets import airport_forecast
 from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
+from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
+from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
+from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.forecast_assets import (
     forecast_every_minute,
@@ -42,6 +46,7 @@ from vatsim_pipeline.settings import Settings
 def build_definitions(settings: Settings | None = None) -> Definitions:
     """Wire the rooms together; `settings` defaults to the environment."""
     settings = settings or Settings.from_env()
+    AlertSettings.from_env()  # a malformed webhook URL refuses to load, naming the variable
     return Definitions(
         assets=[
             landed_snapshot,
@@ -51,13 +56,14 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors,
             sector_occupancy,
             session_lifecycle,
+            anomalies,
             sector_load,
             sector_coverage,
             sector_forecast,
             *AIRPORT_PATTERN_ASSETS,
             airport_forecast,
         ],
-        asset_checks=TABLE_CHECKS,
+        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS, active_anomalies],
         jobs=[
             ingest_job,
             pipeline_health_job,
@@ -67,7 +73,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             traffic_patterns_job,
             forecast_job,
         ],
-        sensors=[vatsim_feed_sensor, sectors_when_missing],
+        sensors=[vatsim_feed_sensor, sectors_when_missing, anomaly_alerts],
         schedules=[
             pipeline_health_every_5_minutes,
             maintenance_hourly,

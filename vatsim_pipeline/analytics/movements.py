@@ -50,6 +50,7 @@ MOVEMENT_COLUMNS = (
     "distance_nm",
 )
 DEPARTURE, ARRIVAL = "departure", "arrival"
+CHUNK = 128  # points matched to airports at once
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,10 @@ def _candidates(positions: pd.DataFrame, settings: MovementSettings) -> pd.DataF
     moved_at, and the ground position's latitude/longitude."""
     frame = positions.sort_values(["flight_id", "observed_at"], kind="stable")
     flight = frame["flight_id"].to_numpy()
-    seconds = frame["observed_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    # Naive UTC datetime64 values: converting an aware column by iterating its
+    # timestamps cost more than the whole detection.
+    moments = frame["observed_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    seconds = moments.astype("datetime64[ns]").astype(np.int64) / 1e9
     speed = frame["groundspeed"].fillna(0).to_numpy(dtype=float)
     height = frame["altitude"].fillna(0).to_numpy(dtype=float)
     ground = (speed <= settings.ground_kt) & (height <= settings.ground_max_ft)
@@ -132,12 +136,11 @@ def _candidates(positions: pd.DataFrame, settings: MovementSettings) -> pd.DataF
                 break
             k -= 1
     rows = np.array([row[2:] for row in found], dtype=np.int64).reshape(-1, 2)
-    times = frame["observed_at"].to_numpy()
     return pd.DataFrame(
         {
             "flight_id": np.array([row[0] for row in found], dtype=np.int64),
             "kind": [row[1] for row in found],
-            "moved_at": pd.to_datetime(times[rows[:, 0]], utc=True),
+            "moved_at": pd.to_datetime(moments[rows[:, 0]], utc=True),
             "latitude": frame["latitude"].to_numpy(dtype=float)[rows[:, 1]],
             "longitude": frame["longitude"].to_numpy(dtype=float)[rows[:, 1]],
         }
@@ -155,28 +158,37 @@ def nearest_airports(
     """Index into `airports` (icao, latitude, longitude) of the nearest airport to each
     point and its distance in nm; -1 where none is within `within_nm`.
 
-    Airports are first narrowed to a latitude band around the points, then compared by
-    chord length of unit vectors (monotonic in great-circle distance)."""
-    index = np.full(len(latitude), -1, dtype=np.int64)
-    distance = np.full(len(latitude), np.inf)
-    if not len(latitude) or airports.empty:
+    The points are taken in latitude order, `CHUNK` at a time, each chunk against the
+    airports of its latitude band only, compared by chord length of unit vectors
+    (monotonic in great-circle distance): a few small matrix products however many
+    points and airports there are."""
+    count = len(latitude)
+    index = np.full(count, -1, dtype=np.int64)
+    distance = np.full(count, np.inf)
+    if not count or airports.empty:
         return index, distance
     band_deg = within_nm / 60.0 + 0.01
     lats = airports["latitude"].to_numpy(dtype=float)
     order = np.argsort(lats)
     sorted_lats = lats[order]
-    vectors = _unit_vectors(lats, airports["longitude"].to_numpy(dtype=float))
-    points = _unit_vectors(latitude, longitude)
-    for n, (lat, point) in enumerate(zip(latitude, points, strict=True)):
-        low, high = np.searchsorted(sorted_lats, [lat - band_deg, lat + band_deg])
+    vectors = _unit_vectors(lats, airports["longitude"].to_numpy(dtype=float))[order]
+    points = _unit_vectors(np.asarray(latitude, float), np.asarray(longitude, float))
+    by_latitude = np.argsort(latitude)
+    for start in range(0, count, CHUNK):
+        chunk = by_latitude[start : start + CHUNK]
+        low, high = np.searchsorted(
+            sorted_lats, [latitude[chunk].min() - band_deg, latitude[chunk].max() + band_deg]
+        )
         if low == high:
             continue
-        near = order[low:high]
-        chord = np.linalg.norm(vectors[near] - point, axis=1)
-        best = int(np.argmin(chord))
-        nm = 2 * EARTH_RADIUS_NM * np.arcsin(min(1.0, chord[best] / 2))
-        if nm <= within_nm:
-            index[n], distance[n] = near[best], nm
+        chord = np.linalg.norm(points[chunk, None, :] - vectors[None, low:high, :], axis=2)
+        best = np.argmin(chord, axis=1)
+        nm = (
+            2 * EARTH_RADIUS_NM * np.arcsin(np.minimum(1.0, chord[np.arange(len(chunk)), best] / 2))
+        )
+        near = nm <= within_nm
+        index[chunk[near]] = order[low + best[near]]
+        distance[chunk[near]] = nm[near]
     return index, distance
 
 

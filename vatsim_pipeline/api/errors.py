@@ -4,7 +4,8 @@ FastAPI answers a parameter that fails its declaration with 422 and pydantic's w
 here it is 400 with the project's, worded from the same OpenAPI schema the client sees
 (`limit: must be between 1 and 1000, got 0`). Unknown or repeated query parameters are
 refused too, so that a typo never silently widens an answer. An unreachable database is
-503; any other database error is a fault of the server (500), not an outage.
+503, and so is an archived day whose Parquet file is missing or damaged; any other
+database error is a fault of the server (500), not an outage.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.responses import Response
 
 from vatsim_pipeline.api.parameters import MISMATCH
 from vatsim_pipeline.api.responses import error_response
+from vatsim_pipeline.archive.reader import ArchiveUnavailable
 from vatsim_pipeline.storage.reads import InvalidQuery, NotFound, describe_error
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,11 @@ async def _database_unavailable(request: Request, error: Exception) -> Response:
     return error_response(503, f"database unavailable: {describe_error(error)}")
 
 
+async def _archive_unavailable(request: Request, error: Exception) -> Response:
+    log.warning("%s: %s", request.url.path, error)
+    return error_response(503, f"archive: {error}")
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     headers = dict(error.headers or {})
@@ -139,6 +146,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_parameters)
     app.add_exception_handler(InvalidQuery, _invalid_query)
     app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(ArchiveUnavailable, _archive_unavailable)
     for outage in OUTAGES:
         app.add_exception_handler(outage, _database_unavailable)
     app.add_exception_handler(HTTPException, _http_error)

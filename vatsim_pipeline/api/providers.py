@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 ROUTER_PROVIDERS: tuple[str, ...] = (
     "vatsim_pipeline.api.analytics_routes:analytics_router",
+    "vatsim_pipeline.api.anomaly_routes:anomalies_router",
     "vatsim_pipeline.api.airport_routes:airport_router",
     "vatsim_pipeline.api.sector_pattern_routes:sector_pattern_router",
     "vatsim_pipeline.dashboard.router:dashboard_router",

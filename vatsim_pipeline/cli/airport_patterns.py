@@ -10,6 +10,7 @@ from typing import TypeVar
 import click
 
 from vatsim_pipeline.cli.app import main
+from vatsim_pipeline.cli.feed_server import OneLineErrors
 from vatsim_pipeline.cli.forecast_group import forecast_group
 from vatsim_pipeline.cli.query import (
     answer,
@@ -35,7 +36,7 @@ def _airport_answer(query: Callable[..., T]) -> T:
     return answer(lambda service: query(AirportQueries(service.engine, retention_limit())))
 
 
-@traffic_group.command("airport")
+@traffic_group.command("airport", cls=OneLineErrors)
 @click.argument("icao")
 @since_option
 @until_option
@@ -59,7 +60,7 @@ def traffic_airport(
     )
 
 
-@main.command("movements")
+@main.command("movements", cls=OneLineErrors)
 @click.option("--airport", help="Only movements at this airport (ICAO).")
 @click.option("--kind", type=click.Choice(["departure", "arrival"]), help="Only this kind.")
 @since_option
@@ -100,7 +101,7 @@ def routes_group() -> None:
     """City pairs flown, from the detected takeoffs and the filed flight plans."""
 
 
-@routes_group.command("top")
+@routes_group.command("top", cls=OneLineErrors)
 @since_option
 @until_option
 @click.option("--limit", default=10, show_default=True, help="City pairs to show (1 to 1000).")
@@ -118,7 +119,7 @@ def routes_top(since: str | None, until: str | None, limit: int, as_json: bool) 
     click.echo(f"{len(rows)} city pairs")
 
 
-@forecast_group.command("airport")
+@forecast_group.command("airport", cls=OneLineErrors)
 @click.argument("icao")
 @json_option
 def forecast_airport(icao: str, as_json: bool) -> None:

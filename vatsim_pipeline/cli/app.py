@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "report",
     "dead_letters",
     "prune",
+    "anomalies",
     "simulate",
     "sector_patterns",
     "init",
@@ -25,6 +26,13 @@ COMMAND_MODULES = (
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Record the VATSIM network on Dagster and query its history."""
+    from vatsim_pipeline.alerts.settings import AlertSettings, SettingError
+    from vatsim_pipeline.cli.errors import UserError
+
+    try:
+        AlertSettings.from_env()
+    except SettingError as error:
+        raise UserError(str(error)) from None
 
 
 for _name in COMMAND_MODULES:

@@ -55,6 +55,7 @@ def answer(query: Callable[[QueryService], T]) -> T:
     becomes a `UserError`."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from vatsim_pipeline.archive.reader import ArchiveUnavailable
     from vatsim_pipeline.settings import Settings
     from vatsim_pipeline.storage.engine import engine_for
     from vatsim_pipeline.storage.reads import (
@@ -71,6 +72,8 @@ def answer(query: Callable[[QueryService], T]) -> T:
         raise UserError(f"--{error.param}: {error.reason}") from None
     except NotFound as error:
         raise UserError(str(error)) from None
+    except ArchiveUnavailable as error:
+        raise UserError(f"archive: {error}") from None
     except SQLAlchemyError as error:
         raise UserError(f"database {shown_url(url)}: {describe_error(error)}") from None
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from vatsim_pipeline.dashboard.views.coverage_routes import coverage_router
 from vatsim_pipeline.dashboard.views.map_routes import map_router
 from vatsim_pipeline.storage.reads import QueryService
 
@@ -39,4 +40,11 @@ class View:
 
 VIEWS: tuple[View, ...] = (
     View("map", "Live map", "views/map.js", wide=True, router=map_router),
+    # /api/traffic/sectors/{id} and /api/forecast/sectors/{id} (vatsim_pipeline.api).
+    View("sector-load", "Sector load", "views/sector_load.js"),
+    # /api/traffic/airports/{icao} and /api/forecast/airports/{icao}.
+    View("airport-board", "Airport board", "views/airport_board.js"),
+    # /api/routes/top.
+    View("top-routes", "Top routes and airports", "views/top_routes.js"),
+    View("coverage", "ATC coverage by hour", "views/coverage.js", router=coverage_router),
 )

@@ -1,5 +1,5 @@
-"""The ingest job: one feed update, landed and stored, then its sector occupancy, whose
-step ends by reporting the table checks (see `table_checks`).
+"""The ingest job: one feed update, landed and stored, then its sector occupancy (whose
+step ends by reporting the table checks, see `table_checks`) and its anomalies.
 
 The in-process executor matters: at one run every 15 s on 2 cores, a process per step
 (the default) cannot keep up.
@@ -10,6 +10,7 @@ from typing import Any
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
+from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
@@ -21,8 +22,9 @@ MAX_RUNTIME_S = 300
 ingest_job = define_asset_job(
     "ingest_snapshot",
     selection=(
-        AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy)
-    ).without_checks(),
+        AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy, anomalies)
+    ).without_checks()
+    | AssetSelection.checks(active_anomalies),
     config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Store one VATSIM feed update: its landed payloads into every table.",

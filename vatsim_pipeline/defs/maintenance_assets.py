@@ -137,6 +137,13 @@ def table_rows_step(context: MaintenanceContext) -> StepReport:
         "table_bytes_freed": MetadataValue.int(sweep.bytes),
         "table_partitions_created": MetadataValue.int(len(sweep.created)),
         "table_drops_deferred": MetadataValue.int(len(sweep.deferred)),
+        "table_days_archived": MetadataValue.int(len(sweep.archived)),
+        "table_rows_archived": MetadataValue.int(
+            sum(table.archived_rows for table in sweep.tables.values())
+        ),
+        "table_archive_bytes_written": MetadataValue.int(
+            sum(table.archive_bytes for table in sweep.tables.values())
+        ),
     }
     for name, table in sweep.tables.items():
         metadata[f"rows_deleted_{name}"] = MetadataValue.int(table.rows)
@@ -188,7 +195,8 @@ def run_steps(
     "VATSIM_LANDING_RETENTION_DAYS ago, prunes Dagster runs older than "
     "VATSIM_RUN_RETENTION_DAYS (failed ones once their snapshot is stored), and removes "
     "the days of flight_positions, transceivers and sector_assignments older than "
-    "VATSIM_TABLE_RETENTION_DAYS (PostgreSQL: drops day partitions and creates "
+    "VATSIM_TABLE_RETENTION_DAYS, written first to Parquet under VATSIM_ARCHIVE_DIR when it "
+    "is set (PostgreSQL: drops day partitions and creates "
     "VATSIM_PARTITIONS_AHEAD_DAYS ahead); metadata says what each step removed.",
 )
 def maintenance(

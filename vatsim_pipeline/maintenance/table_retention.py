@@ -15,6 +15,13 @@ whole. Sessions (`flights`, `controllers`) and `flight_summaries` are never touc
   write lock is never held long and ingest keeps running. The file does not shrink (its
   pages are reused), so no bytes are reported freed.
 
+With `VATSIM_ARCHIVE_DIR` set, a day leaves the database only once it is in the Parquet
+archive (`vatsim_pipeline.archive`): each day is written to its file, the file's row
+count checked, the day recorded in `archived_days`, and then the partition is dropped
+only if it still holds exactly the rows archived (else the drop waits for the next pass,
+which archives the new rows too); on SQLite only the rows archived are deleted. A day
+that cannot be archived stays in the database and the failure is raised.
+
 A dry run changes nothing and reports what a real run would remove and create.
 """
 
@@ -23,17 +30,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, literal_column, select, text
 
+from vatsim_pipeline.archive.layout import archive_dir_from_env
+from vatsim_pipeline.archive.writer import WrittenDay, archive_day
 from vatsim_pipeline.maintenance import format_bytes
 from vatsim_pipeline.storage.partitions import (
     DEFAULT_AHEAD_DAYS,
     DEFAULT_LOCK_TIMEOUT_MS,
     PARTITIONED,
     Partition,
+    PartitionChanged,
     day_start,
     days_ahead,
     drop_partition,
@@ -84,12 +95,14 @@ class TableRetention:
     ahead_days: int = DEFAULT_AHEAD_DAYS
     batch: int = DEFAULT_BATCH
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    archive_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TableRetention:
         """`VATSIM_TABLE_RETENTION_DAYS` (30, or `keep`) for every table, overridden per
-        table by `VATSIM_RETENTION_DAYS_<TABLE>`; `VATSIM_PARTITIONS_AHEAD_DAYS` (3).
-        A bad value raises `RetentionSettingError` naming the variable and the value."""
+        table by `VATSIM_RETENTION_DAYS_<TABLE>`; `VATSIM_PARTITIONS_AHEAD_DAYS` (3);
+        `VATSIM_ARCHIVE_DIR` (unset: days are deleted, not archived). A bad value raises
+        `RetentionSettingError` naming the variable and the value."""
         env = os.environ if env is None else env
         default = env.get(DAYS_VARIABLE) or str(DEFAULT_DAYS)
         default_days = _whole_days(DAYS_VARIABLE, default, allow_keep=True)
@@ -101,7 +114,11 @@ class TableRetention:
         ahead = _whole_days(
             AHEAD_VARIABLE, env.get(AHEAD_VARIABLE) or str(DEFAULT_AHEAD_DAYS), allow_keep=False
         )
-        return cls(days=days, ahead_days=ahead)
+        try:
+            archive_dir = archive_dir_from_env(env)
+        except ValueError as error:
+            raise RetentionSettingError(str(error)) from error
+        return cls(days=days, ahead_days=ahead, archive_dir=archive_dir)
 
     def cutoff(self, table: str, now: datetime) -> datetime | None:
         """Rows before this instant (the start of the UTC day of `now - days`) go; None
@@ -124,6 +141,9 @@ class TableSweep:
     partitions: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
     batches: int = 0
+    archived: list[str] = field(default_factory=list)
+    archived_rows: int = 0
+    archive_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -134,7 +154,15 @@ class TableSweep:
             "partitions": list(self.partitions),
             "deferred": list(self.deferred),
             "batches": self.batches,
+            "archived": list(self.archived),
+            "archived_rows": self.archived_rows,
+            "archive_bytes": self.archive_bytes,
         }
+
+    def add_archived(self, written: WrittenDay) -> None:
+        self.archived.append(written.archived.path)
+        self.archived_rows += written.database_rows
+        self.archive_bytes += written.archived.bytes
 
 
 @dataclass
@@ -162,10 +190,15 @@ class TableRetentionSweep:
     def deferred(self) -> list[str]:
         return [name for sweep in self.tables.values() for name in sweep.deferred]
 
+    @property
+    def archived(self) -> list[str]:
+        return [path for sweep in self.tables.values() for path in sweep.archived]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
             "backend": self.backend,
+            "archived": self.archived,
             "rows": self.rows,
             "bytes": self.bytes,
             "partitions_dropped": self.partitions,
@@ -192,6 +225,9 @@ class TableRetentionSweep:
             if self.deferred:
                 what += f"; {len(self.deferred)} drop(s) deferred (lock timeout): "
                 what += ", ".join(self.deferred)
+        if self.archived:
+            archived_rows = sum(sweep.archived_rows for sweep in self.tables.values())
+            what += f"; archived {len(self.archived)} day file(s) first ({archived_rows:,} row(s))"
         kept = [name for name, sweep in self.tables.items() if sweep.days is None]
         if kept:
             what += f"; kept whole: {', '.join(kept)}"
@@ -218,12 +254,39 @@ def _drop_partitions(
         if table.cutoff is None or partition.end > table.cutoff:
             continue
         rows = _count(engine, partition)
-        if sweep.dry_run or drop_partition(engine, partition, retention.lock_timeout_ms):
+        if sweep.dry_run:
+            dropped = True
+        elif retention.archive_dir is None:
+            dropped = drop_partition(engine, partition, retention.lock_timeout_ms)
+        else:
+            dropped = _archive_and_drop(engine, partition, retention, table)
+        if dropped:
             table.rows += rows
             table.bytes += partition.bytes
             table.partitions.append(partition.name)
         else:
             table.deferred.append(partition.name)
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _archive_and_drop(
+    engine: Engine, partition: Partition, retention: TableRetention, sweep: TableSweep
+) -> bool:
+    """Archive every day of the partition, then drop it if it still holds exactly the
+    rows archived; False when the drop is deferred (locked, or rows added meanwhile)."""
+    archived_rows = 0
+    for day in _days(partition.first_day, partition.last_day):
+        written = archive_day(engine, partition.table, day, retention.archive_dir)
+        if written is not None:
+            sweep.add_archived(written)
+            archived_rows += written.database_rows
+    try:
+        return drop_partition(engine, partition, retention.lock_timeout_ms, archived_rows)
+    except PartitionChanged:
+        return False
 
 
 def _delete_batches(
@@ -233,7 +296,14 @@ def _delete_batches(
     `observed_at`."""
     rowid = literal_column("rowid")
     doomed = select(rowid).select_from(table).where(table.c.observed_at < cutoff).limit(batch)
-    statement = table.delete().where(rowid.in_(doomed.scalar_subquery()))
+    _delete_in_batches(
+        engine, table.delete().where(rowid.in_(doomed.scalar_subquery())), batch, sweep
+    )
+
+
+def _delete_in_batches(engine: Engine, statement, batch: int, sweep: TableSweep) -> None:
+    """Run a delete limited to `batch` rows, each in its own transaction, until it deletes
+    fewer."""
     while True:
         with engine.begin() as connection:
             deleted = connection.execute(statement).rowcount
@@ -244,11 +314,48 @@ def _delete_batches(
             return
 
 
+def _archive_then_delete(
+    engine: Engine, table: Table, retention: TableRetention, sweep: TableSweep
+) -> None:
+    """Archive each day before the cutoff that has rows, then delete the rows archived
+    (those up to the highest rowid the archive read), batch by batch."""
+    with engine.connect() as connection:
+        oldest = connection.execute(
+            select(func.min(table.c.observed_at)).where(table.c.observed_at < sweep.cutoff)
+        ).scalar()
+    if oldest is None:
+        return
+    rowid = literal_column("rowid")
+    for day in _days(utc_day(oldest), utc_day(sweep.cutoff - timedelta(microseconds=1))):
+        written = archive_day(engine, table.name, day, retention.archive_dir)
+        if written is None:
+            continue
+        sweep.add_archived(written)
+        start, end = day_start(day), day_start(day + timedelta(days=1))
+        doomed = (
+            select(rowid)
+            .select_from(table)
+            .where(
+                table.c.observed_at >= start, table.c.observed_at < end, rowid <= written.max_rowid
+            )
+            .limit(retention.batch)
+        )
+        _delete_in_batches(
+            engine,
+            table.delete().where(rowid.in_(doomed.scalar_subquery())),
+            retention.batch,
+            sweep,
+        )
+
+
 def _sweep_sqlite(engine: Engine, retention: TableRetention, sweep: TableRetentionSweep) -> None:
     for name, table_sweep in sweep.tables.items():
         if table_sweep.cutoff is None:
             continue
         table = TABLES[name]
+        if not sweep.dry_run and retention.archive_dir is not None:
+            _archive_then_delete(engine, table, retention, table_sweep)
+            continue
         if sweep.dry_run:
             with engine.connect() as connection:
                 table_sweep.rows = connection.execute(

@@ -18,6 +18,7 @@ from vatsim_pipeline.defs.dead_letters import INGEST_JOB, dead_letter_limit, lis
 from vatsim_pipeline.reports.errors_report import collect_errors
 from vatsim_pipeline.reports.window import Activity, Window, activity
 from vatsim_pipeline.resilience.errors import ErrorCategory
+from vatsim_pipeline.storage.anomaly_reads import alert_counts
 
 FAILED_EVENTS = (DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE)
 
@@ -28,7 +29,8 @@ def events_report(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict:
-    """Event counts by type and job, runs by status, processing time, dead letters, timeouts.
+    """Event counts by type and job, runs by status, processing time, dead letters, timeouts,
+    and the anomaly alerts sent and not delivered.
 
     The window runs from `since` (default: 24 hours before `until`) to `until` (default: now).
     """
@@ -53,7 +55,15 @@ def events_report(
         "last_event_time": seen.last_event_time.isoformat() if seen.last_event_time else None,
         "dead_letters": {"size": letters, "limit": limit, "over_limit": letters > limit},
         "timeouts": _timeouts(instance, seen),
+        "anomaly_alerts": _alerts(engine, seen.window),
     }
+
+
+def _alerts(engine: Engine, window: Window) -> dict[str, int]:
+    """Anomaly alerts handled in the window: sent, `failed` (the webhook could not be
+    reached or refused them: not delivered), `skipped` (too old to be news)."""
+    with engine.connect() as connection:
+        return alert_counts(connection, window.since, window.until)
 
 
 def _average_processing_time(seen: Activity) -> float | None:

@@ -8,6 +8,8 @@ from functools import cache
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.schema import CreateColumn
 
+import vatsim_pipeline.storage.anomalies  # its table joins `metadata`
+import vatsim_pipeline.storage.archive_log  # its table joins `metadata`
 import vatsim_pipeline.storage.traffic_schema  # noqa: F401  (its tables join `metadata`)
 from vatsim_pipeline.storage.partitions import (
     DEFAULT_AHEAD_DAYS,

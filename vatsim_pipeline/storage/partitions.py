@@ -39,6 +39,7 @@ LEGACY_SUFFIX = "_legacy"
 DEFAULT_LOCK_TIMEOUT_MS = 2_000
 DEFAULT_AHEAD_DAYS = 3
 LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK_DETECTED = "40P01"
 BOUNDS = text(
     r"""
     SELECT c.relname AS name,
@@ -225,21 +226,39 @@ def days_ahead(today: date, ahead: int) -> list[date]:
     return [today + timedelta(days=offset) for offset in range(ahead + 1)]
 
 
+class PartitionChanged(RuntimeError):
+    """A partition that no longer holds the rows it was archived with."""
+
+
 def drop_partition(
-    engine: Engine, partition: Partition, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    engine: Engine,
+    partition: Partition,
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    expected_rows: int | None = None,
 ) -> bool:
     """Drop one partition; False (nothing changed) when its parent stays locked longer than
     `lock_timeout_ms`.
 
     Dropping a partition takes an exclusive lock on the parent: queued behind a long
-    reader it would block every writer, so it waits briefly and gives up instead.
+    reader it would block every writer, so it waits briefly and gives up instead. With
+    `expected_rows` (the rows archived), the partition is first locked against writes and
+    counted, and `PartitionChanged` is raised, nothing dropped, when rows were added since.
     """
     try:
         with engine.begin() as connection:
             connection.execute(text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}"))
-            connection.execute(text(f"DROP TABLE IF EXISTS {_quote(connection, partition.name)}"))
+            name = _quote(connection, partition.name)
+            if expected_rows is not None:
+                connection.execute(text("SET LOCAL statement_timeout = 0"))
+                connection.execute(text(f"LOCK TABLE {name} IN SHARE MODE"))
+                found = connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+                if found != expected_rows:
+                    raise PartitionChanged(
+                        f"{partition.name}: holds {found:,} rows, {expected_rows:,} archived"
+                    )
+            connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
     except OperationalError as error:
-        if getattr(error.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
+        if getattr(error.orig, "pgcode", None) in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED):
             return False
         raise
     known = _known_days.get(engine)

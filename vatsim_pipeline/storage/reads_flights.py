@@ -2,6 +2,10 @@
 
 A callsign is not an identity (the same callsign is flown many times a day), so a
 flight asked for by callsign is the latest connection that used it.
+
+A track covers the flight's days in the database and the days archived to Parquet
+(`archived_days`, read through `vatsim_pipeline.archive.reader`) alike: a day archived and
+not yet dropped is read once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from datetime import datetime
 import shapely
 from sqlalchemy import Connection, Row, Select, or_, select
 
+from vatsim_pipeline.archive.reader import flight_rows
+from vatsim_pipeline.storage.archive_log import archived_between
+from vatsim_pipeline.storage.partitions import utc_day
 from vatsim_pipeline.storage.reads_base import (
     IDENTITY_COLUMNS,
     MAX_ID,
@@ -79,19 +86,23 @@ def _identity(row: Row) -> FlightIdentity:
     return FlightIdentity(**{column.name: row._mapping[column.name] for column in IDENTITY_COLUMNS})
 
 
+TRACK_COLUMNS = ("observed_at", "latitude", "longitude", "altitude", "groundspeed", "heading")
+
+
+def _archived_positions(connection: Connection, flight: Row) -> list[tuple]:
+    """The flight's rows in archived days of its first to last sighting, if any."""
+    days = archived_between(
+        connection, flight_positions.name, utc_day(flight.first_seen), utc_day(flight.last_seen)
+    )
+    return flight_rows(days, flight.id, TRACK_COLUMNS) if days else []
+
+
 def _positions(connection: Connection, flight: Row) -> list[Position]:
     """The flight's positions, oldest first. `observed_at` is bounded by the flight's own
     first and last sighting as literal values (the writes keep every position inside
     them), so that a table partitioned by day on `observed_at` reads only those days."""
     statement = (
-        select(
-            flight_positions.c.observed_at,
-            flight_positions.c.latitude,
-            flight_positions.c.longitude,
-            flight_positions.c.altitude,
-            flight_positions.c.groundspeed,
-            flight_positions.c.heading,
-        )
+        select(*(flight_positions.c[name] for name in TRACK_COLUMNS))
         .where(
             flight_positions.c.flight_id == flight.id,
             flight_positions.c.observed_at >= flight.first_seen,
@@ -99,7 +110,12 @@ def _positions(connection: Connection, flight: Row) -> list[Position]:
         )
         .order_by(flight_positions.c.observed_at)
     )
-    return [Position(*row) for row in connection.execute(statement)]
+    stored = connection.execute(statement).all()
+    archived = _archived_positions(connection, flight)
+    if not archived:
+        return [Position(*row) for row in stored]
+    by_time = {row[0]: row for row in archived} | {row[0]: tuple(row) for row in stored}
+    return [Position(*by_time[moment]) for moment in sorted(by_time)]
 
 
 def flight_track(connection: Connection, flight: int | str) -> FlightTrack:

@@ -6,7 +6,9 @@ sectors staffed then, and the sector boundaries simplified for drawing.
 its latest position up to `at`: the same rule as the active flights of
 `reads_flights.active_flights`, replayed from `flight_positions`. The flights are found
 through `flights.first_seen/last_seen` (indexed) and their positions by primary key, so
-that a PostgreSQL table partitioned by day is never scanned for one moment.
+that a PostgreSQL table partitioned by day is never scanned for one moment. A moment in a
+day archived to Parquet (`archived_days`) is replayed from the archive's files, with the
+sector assignments archived beside it.
 
 Rows are lists of plain values in a fixed column order (`FLIGHT_COLUMNS`), not objects:
 1,500 flights are about 90 KB of JSON that way, a quarter of the keyed form.
@@ -19,12 +21,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import shapely
 from sqlalchemy import Connection, Engine, Row, and_, func, select
 
+from vatsim_pipeline.archive.reader import window_table
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
+from vatsim_pipeline.storage.archive_log import archived_between
+from vatsim_pipeline.storage.partitions import utc_day
 from vatsim_pipeline.storage.reads_base import newest_update
 from vatsim_pipeline.storage.reads_history import TimeArgument, parse_time
 from vatsim_pipeline.storage.reads_sectors import STAFFING_COLUMNS, SUMMARY_COLUMNS, _as_sector
@@ -196,6 +202,7 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
         statement = (
             select(
                 in_window.c.flight_id,
+                in_window.c.observed_at,
                 in_window.c.latitude,
                 in_window.c.longitude,
                 in_window.c.altitude,
@@ -214,7 +221,53 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
         )
         for position in connection.execute(statement):
             latest[position.flight_id] = position
+    for flight_id, position in _archived_latest(connection, candidates, at, cutoff).items():
+        stored = latest.get(flight_id)
+        if stored is None or stored.observed_at < position.observed_at:
+            latest[flight_id] = position
     return [_row(flight, latest[flight.id]) for flight in candidates if flight.id in latest]
+
+
+ARCHIVED_POSITION = ("flight_id", "observed_at", "latitude", "longitude", "altitude")
+ARCHIVED_POSITION += ("groundspeed", "heading")
+
+
+def _archived_latest(
+    connection: Connection, candidates: list[Row], at: datetime, cutoff: datetime
+) -> dict[int, SimpleNamespace]:
+    """The candidates' latest archived positions in cutoff..at, with their sectors."""
+    first, last = utc_day(cutoff), utc_day(at)
+    days = archived_between(connection, flight_positions.name, first, last)
+    if not days:
+        return {}
+    until = at + timedelta(microseconds=1)
+    frame = window_table(days, cutoff, until, ARCHIVED_POSITION).to_pandas()
+    frame = frame[frame["flight_id"].isin([row.id for row in candidates])]
+    frame = frame.sort_values(["flight_id", "observed_at"]).groupby("flight_id").tail(1)
+    sector_days = archived_between(connection, sector_assignments.name, first, last)
+    sector_of: dict[tuple, str | None] = {}
+    if sector_days and len(frame):
+        assigned = window_table(
+            sector_days, cutoff, until, ("flight_id", "observed_at", "sector_id")
+        ).to_pandas()
+        sector_of = {
+            (row.flight_id, row.observed_at): row.sector_id
+            for row in assigned.itertuples(index=False)
+        }
+    found = {}
+    for row in frame.itertuples(index=False):
+        values = {name: _plain(getattr(row, name)) for name in ARCHIVED_POSITION}
+        values["observed_at"] = row.observed_at.to_pydatetime()
+        values["sector_id"] = sector_of.get((row.flight_id, row.observed_at))
+        found[int(row.flight_id)] = SimpleNamespace(**values)
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """A pandas cell as a plain Python value (None for a missing one)."""
+    if value is None or value != value:  # NaN
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def resolve_moment(connection: Connection, at: TimeArgument) -> tuple[datetime | None, bool]:

@@ -1,15 +1,20 @@
 """Flight tracks as frames for the analytics: every position in a time window with the
 airports the flights filed. The one place those analytics read positions from, so that
-a change of how positions are stored is made here."""
+a change of how positions are stored is made here. Days archived to Parquet
+(`archived_days`) are read from their files, so a back-fill of an old window sees the
+same positions as it would have in the tables."""
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, Text, select, type_coerce
 
+from vatsim_pipeline.archive.reader import window_table
+from vatsim_pipeline.storage.archive_log import archived_between
+from vatsim_pipeline.storage.partitions import utc_day
 from vatsim_pipeline.storage.schema import flight_positions, flights
 
 TRACK_COLUMNS = ["flight_id", "observed_at", "latitude", "longitude", "altitude", "groundspeed"]
@@ -18,7 +23,24 @@ ID_CHUNK = 5000
 
 def track_frame(connection: Connection, since: datetime, until: datetime) -> pd.DataFrame:
     """Positions observed in [since, until), ordered by flight and time, with
-    `observed_at` as aware UTC timestamps.
+    `observed_at` as aware UTC timestamps: from the tables, and from the archive for
+    archived days (a day archived but not yet dropped counts once)."""
+    frame = _stored_track(connection, since, until)
+    last = utc_day(until - timedelta(microseconds=1))
+    days = archived_between(connection, flight_positions.name, utc_day(since), last)
+    if not days:
+        return frame
+    archived = window_table(days, since, until, TRACK_COLUMNS).to_pandas()
+    archived["observed_at"] = pd.to_datetime(archived["observed_at"], utc=True)
+    archived = archived.astype({"altitude": "float64", "groundspeed": "float64"})
+    both = pd.concat([frame, archived], ignore_index=True) if len(frame) else archived
+    return both.drop_duplicates(["flight_id", "observed_at"]).sort_values(
+        ["flight_id", "observed_at"], ignore_index=True
+    )
+
+
+def _stored_track(connection: Connection, since: datetime, until: datetime) -> pd.DataFrame:
+    """The window's positions in the tables.
 
     Rows never become Python objects one by one: PostgreSQL streams them with `COPY ...
     TO STDOUT` as CSV (times as epoch microseconds) into pandas' C reader, SQLite hands
@@ -29,7 +51,8 @@ def track_frame(connection: Connection, since: datetime, until: datetime) -> pd.
     if connection.dialect.name == "postgresql":
         frame = _copied_track(connection, since, until)
         frame["observed_at"] = pd.to_datetime(frame["observed_at"], unit="us", utc=True)
-        return frame
+        # Sorted here: in SQL the order made PostgreSQL walk the whole day's index.
+        return frame.sort_values(["flight_id", "observed_at"], ignore_index=True)
     p = flight_positions.c
     rows = connection.execute(
         select(
@@ -53,7 +76,7 @@ def _copied_track(connection: Connection, since: datetime, until: datetime) -> p
     query = (
         "SELECT flight_id, (extract(epoch FROM observed_at) * 1000000)::bigint, latitude, "
         f"longitude, altitude, groundspeed FROM {table} "
-        "WHERE observed_at >= %s AND observed_at < %s ORDER BY flight_id, observed_at"
+        "WHERE observed_at >= %s AND observed_at < %s"
     )
     buffer = io.BytesIO()
     cursor = connection.connection.cursor()

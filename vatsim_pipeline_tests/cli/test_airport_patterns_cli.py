@@ -62,3 +62,5 @@ def test_bad_input_is_one_line_and_exit_2(database: str) -> None:
     assert refused(database, "movements", "--airport", "QQQQ") == (
         "error: airport 'QQQQ': not found"
     )
+    assert refused(database, "movements", "--kind", "landing").startswith("error: --kind: ")
+    assert refused(database, "routes", "top", "--limit", "many").startswith("error: --limit: ")

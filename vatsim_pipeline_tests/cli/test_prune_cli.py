@@ -60,6 +60,9 @@ def test_dry_run_shows_then_prune_removes(vatsim_env, engine, monkeypatch, tmp_p
         "partitions": ["transceivers_p20241120"] if postgres else [],
         "deferred": [],
         "batches": 0,
+        "archived": [],
+        "archived_rows": 0,
+        "archive_bytes": 0,
     }
     assert (tables["dry_run"], tables["partitions_created"]) == (True, [])
 

@@ -5,6 +5,7 @@ real HTTP, on every backend: what it draws is read from DOM attributes it sets
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
@@ -13,10 +14,16 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from vatsim_pipeline.storage.reads_map import FLIGHT_COLUMNS
-from vatsim_pipeline_tests.api import ok
+from vatsim_pipeline_tests.api import get, ok
 from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.dashboard.browser import chromium
-from vatsim_pipeline_tests.dashboard.support import TIMES, dashboard_site, map_database, pilots_at
+from vatsim_pipeline_tests.dashboard.support import (
+    TIMES,
+    dashboard_site,
+    map_database,
+    materialize_patterns,
+    pilots_at,
+)
 
 COLUMN = {name: i for i, name in enumerate(FLIGHT_COLUMNS)}
 WAIT_MS = 15000
@@ -25,8 +32,10 @@ WAIT_MS = 15000
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("page")
-    with map_database(request.param, folder) as url, dashboard_site(url, folder) as base:
-        yield base
+    with map_database(request.param, folder) as url:
+        materialize_patterns(url)
+        with dashboard_site(url, folder) as base:
+            yield base
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +86,15 @@ def page(browser: Browser, site: str) -> Iterator[Page]:
     assert problems.items == []
 
 
+def busiest_sector(site: str) -> tuple[str, int]:
+    """The sector holding the most flights now, the first in the map's row order among
+    equals (as the page ranks them), and its count."""
+    rows = ok(site, "/api/dashboard/map/flights")["rows"]
+    counts = Counter(row[COLUMN["sector"]] for row in rows if row[COLUMN["sector"]])
+    busiest = max(counts, key=counts.__getitem__)
+    return busiest, counts[busiest]
+
+
 def attribute(page: Page, selector: str, name: str) -> str | None:
     return page.get_attribute(selector, name)
 
@@ -96,10 +114,8 @@ def test_the_map_draws_every_active_flight_and_the_staffed_sectors(page: Page, s
     # The busiest sectors list counts the flights located in each.
     first = page.locator("table.busiest tr").nth(1).locator("td")
     sector_id, count = first.nth(0).inner_text(), int(first.nth(1).inner_text())
-    rows = ok(site, "/api/dashboard/map/flights")["rows"]
-    counts = [row[COLUMN["sector"]] for row in rows]
-    busiest = max(set(counts) - {None}, key=counts.count)
-    assert count == counts.count(busiest)
+    busiest, most = busiest_sector(site)
+    assert count == most
     assert sector_id == busiest.removeprefix("TRACON:")
 
 
@@ -169,3 +185,90 @@ def test_every_chart_has_data(page: Page, site: str):
     assert charts.count() >= 2
     for index in range(charts.count()):
         assert int(charts.nth(index).get_attribute("data-points")) > 0
+
+
+def test_sector_load_shows_the_busiest_sector_with_its_forecast(page: Page, site: str):
+    busiest, _ = busiest_sector(site)
+    view = "#view-sector-load"
+    assert attribute(page, view, "data-sector") == busiest
+    forecast = ok(site, f"/api/forecast/sectors/{busiest}")
+    traffic = ok(site, f"/api/traffic/sectors/{busiest}", since="6h", bucket="15m")
+    assert len(forecast["items"]) > 0
+    points = len(forecast["items"]) + len(traffic["items"])
+    assert int(attribute(page, f"{view} canvas.chart", "data-points")) == points
+    # Thresholds are the user's: at or under the forecast's highest, the state says so.
+    highest = max(b["expected"] for b in forecast["items"])
+    page.fill(f"{view} input.alert", str(math.ceil(highest) + 100))
+    page.fill(f"{view} input.warning", str(math.floor(highest)))
+    page.dispatch_event(f"{view} input.warning", "change")
+    page.wait_for_selector(f"{view}[data-level=warning]", timeout=WAIT_MS)
+    # A row of the map's busiest sectors picks that sector.
+    second = page.locator("table.busiest tr[data-sector]").nth(1)
+    chosen = second.get_attribute("data-sector")
+    second.click()
+    page.wait_for_selector(f"{view}[data-sector='{chosen}']", timeout=WAIT_MS)
+
+
+def _half_hours(buckets: list[dict]) -> set[datetime]:
+    starts = [datetime.fromisoformat(b["bucket_start"]) for b in buckets]
+    return {t.replace(minute=t.minute // 30 * 30) for t in starts}
+
+
+def test_the_airport_board_shows_the_busiest_airport_per_half_hour(page: Page, site: str):
+    rows = ok(site, "/api/dashboard/map/flights")["rows"]
+    filed = Counter(
+        icao
+        for row in rows
+        for icao in (row[COLUMN["departure"]], row[COLUMN["arrival"]])
+        if icao
+    )
+    busiest = max(filed, key=filed.__getitem__)
+    view = "#view-airport-board"
+    assert attribute(page, view, "data-airport") == busiest
+    traffic = ok(site, f"/api/traffic/airports/{busiest}", since="2h", bucket="15m")
+    forecast = ok(site, f"/api/forecast/airports/{busiest}")
+    past, ahead = _half_hours(traffic["items"]), _half_hours(forecast["departures"])
+    assert len(ahead) == 4 and len(past) >= 4
+    assert int(attribute(page, view, "data-rows")) == len(past) + len(ahead)
+    assert page.locator(f"{view} tbody tr.forecast").count() == len(ahead)
+    first = page.locator(f"{view} tbody tr.forecast").first.locator("td")
+    expected = sum(
+        b["expected"]
+        for b in forecast["departures"]
+        if datetime.fromisoformat(b["bucket_start"]) < min(ahead) + timedelta(minutes=30)
+    )
+    assert float(first.nth(1).inner_text()) == round(expected, 1)
+
+
+def test_top_routes_for_today_and_a_preset(page: Page, site: str):
+    view = "#view-top-routes"
+    top = ok(site, "/api/routes/top", since=TIMES[-1].date().isoformat(), limit=1000)
+    assert len(top["items"]) > 0
+    assert attribute(page, view, "data-span") == "today"
+    assert int(attribute(page, view, "data-routes")) == len(top["items"])
+    first = top["items"][0]
+    cells = page.locator(f"{view} table.pairs tbody tr").first.locator("td")
+    assert cells.nth(0).inner_text() == f"{first['departure']} → {first['arrival']}"
+    assert int(cells.nth(1).inner_text()) == first["flights"]
+    page.click(f"{view} button[data-span='7d']")
+    page.wait_for_selector(f"{view}[data-span='7d']", timeout=WAIT_MS)
+    week = ok(site, "/api/routes/top", since="7d", limit=1000)
+    assert int(attribute(page, view, "data-routes")) == len(week["items"])
+
+
+def test_coverage_by_weekday_and_hour(page: Page, site: str):
+    view = "#view-coverage"
+    week = ok(site, "/api/dashboard/coverage", since="7d")
+    sectors = ok(site, "/api/controllers/coverage", since="7d", limit=1000)["items"]
+    flown = sum(s["flight_minutes"] for s in sectors)
+    covered = sum(s["covered_flight_minutes"] for s in sectors)
+    assert flown > 0
+    # The recorded minutes all fall in one hour: Friday 12 UTC.
+    day, hour = TIMES[-1].weekday(), TIMES[-1].hour
+    cells = [(d, h) for d in range(7) for h in range(24) if week["share"][d][h] is not None]
+    assert cells == [(day, hour)]
+    assert week["share"][day][hour] == pytest.approx(covered / flown, abs=1e-4)
+    assert week["flight_minutes"][day][hour] == pytest.approx(flown, abs=0.1)
+    assert int(attribute(page, f"{view} canvas.chart", "data-points")) == 1
+    missing = get(site, "/api/dashboard/coverage", sector="NOWHERE")
+    assert (missing.status_code, missing.json()) == (404, {"error": "sector 'NOWHERE': not found"})

@@ -58,6 +58,10 @@ def test_ingest_job_stores_a_snapshot_and_reports_rows_per_table(vatsim_env, eng
         "controllers",
         "transceivers",
         "prefiles",
+        "anomalies",
+        # Without sectors stored, occupancy materializes with nothing located.
+        "flight_sector_occupancy",
+        "controller_sectors",
     }
     assert metadata["flights"]["rows_inserted"] == len(raw["pilots"])
     assert metadata["flights"]["positions_inserted"] == len(raw["pilots"])

@@ -156,6 +156,9 @@ def test_the_job_removes_what_retention_lets_go_and_says_so(old_history, engine)
         "table_bytes_freed": sum(partitions.values()),
         "table_partitions_created": 0,
         "table_drops_deferred": 0,
+        "table_days_archived": 0,
+        "table_rows_archived": 0,
+        "table_archive_bytes_written": 0,
         "rows_deleted_flight_positions": rows["flight_positions"],
         "rows_deleted_transceivers": rows["transceivers"],
         "rows_deleted_sector_assignments": 0,
@@ -271,3 +274,34 @@ def test_the_schedule_waits_for_an_unfinished_maintenance_run(vatsim_env) -> Non
 
     assert isinstance(skipped, SkipReason)
     assert skipped.skip_message == f"run {running.run_id} has not finished yet"
+
+
+def test_with_an_archive_the_job_archives_and_its_check_sees_every_file(
+    old_history, engine, monkeypatch, tmp_path
+) -> None:
+    archive = tmp_path / "archive"
+    monkeypatch.setenv("VATSIM_ARCHIVE_DIR", str(archive))
+    rows = old_history["rows"]
+
+    result = _maintain(DagsterInstance.get())
+
+    assert result.success
+    metadata = _metadata(result)
+    assert metadata["table_days_archived"] == 2  # positions and radios; no assignments
+    assert metadata["table_rows_archived"] == rows["flight_positions"] + rows["transceivers"]
+    assert metadata["table_archive_bytes_written"] == sum(
+        p.stat().st_size for p in archive.rglob("*.parquet")
+    )
+    assert _rows(engine) == dict.fromkeys(rows, 0)
+    (passed,) = result.get_asset_check_evaluations()
+    assert (passed.check_name, passed.passed) == ("archive_files_intact", True)
+    assert passed.metadata["archived_rows"].value == metadata["table_rows_archived"]
+
+    lost = archive / "transceivers/day=2024-11-20/transceivers_2024-11-20.parquet"
+    lost.unlink()
+    again = _maintain(DagsterInstance.get())
+
+    (failed,) = again.get_asset_check_evaluations()
+    assert not failed.passed
+    assert failed.severity.value == "ERROR"
+    assert failed.description == f"1 of 2 archived day file(s) missing or damaged: {lost}: missing"

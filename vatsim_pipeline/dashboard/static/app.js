@@ -46,14 +46,27 @@ const ctx = {
 const instances = [];
 let refreshing = null;
 
+/** Every view in registry order (a view may use what an earlier one published on the
+ * bus, e.g. the map's traffic per sector); a failing view does not stop the others. */
+async function refreshViews() {
+  const failed = [];
+  for (const view of instances) {
+    try {
+      await view.refresh();
+    } catch (error) {
+      failed.push(error.message);
+    }
+  }
+  return failed;
+}
+
 async function refreshAll() {
   // One refresh at a time; a tick arriving during one waits for it.
   if (refreshing) await refreshing;
   const started = performance.now();
-  refreshing = Promise.allSettled(instances.map((view) => view.refresh()));
-  const results = await refreshing;
+  refreshing = refreshViews();
+  const failed = await refreshing;
   refreshing = null;
-  const failed = results.filter((r) => r.status === "rejected").map((r) => r.reason.message);
   statusEl.textContent = failed.length ? `update failed: ${failed[0]}` : "";
   window.dashboard.lastRefreshMs = performance.now() - started;
   window.dashboard.refreshes += 1;

@@ -39,7 +39,7 @@ function niceMax(value) {
 const timeLabel = (ms) => new Date(ms).toISOString().slice(11, 16);
 
 /**
- * A time series: `series` is [{label, color, points: [[ms, value], ...], bars?}],
+ * A time series: `series` is [{color, points: [[ms, value], ...], bars?, dash?}],
  * `band` optional {points: [[ms, low, high], ...]}, `thresholds` optional
  * [{value, color, label}], `unit` a suffix for the axis.
  */
@@ -112,6 +112,7 @@ export function timeChart(canvas, { series, band = null, thresholds = [], unit =
       for (const [t, v] of s.points) ctx.fillRect(x(t) - w / 2, y(v), w, y(0) - y(v));
       continue;
     }
+    ctx.setLineDash(s.dash || []);
     ctx.beginPath();
     let drawing = false;
     for (const [t, v] of s.points) {
@@ -124,16 +125,18 @@ export function timeChart(canvas, { series, band = null, thresholds = [], unit =
       drawing = true;
     }
     ctx.stroke();
+    ctx.setLineDash([]);
   }
 }
 
-/** An hour (columns) x weekday (rows) heat map of `cells[weekday][hour]`. */
-export function heatMap(canvas, cells, rowLabels) {
+/** An hour (columns) x weekday (rows) heat map of `cells[weekday][hour]` (null: no
+ * value), shaded against `top` (default: the largest cell). */
+export function heatMap(canvas, cells, rowLabels, top = null) {
   const { ctx, width, height } = fitCanvas(canvas);
   const pad = { left: 34, top: 4, bottom: 16 };
   const rows = cells.length;
   const cols = cells[0] ? cells[0].length : 24;
-  const top = Math.max(...cells.flat(), 1);
+  const most = top ?? Math.max(...cells.flat().filter((v) => v !== null), 1);
   const cw = (width - pad.left) / cols;
   const ch = (height - pad.top - pad.bottom) / rows;
   ctx.font = "10px system-ui, sans-serif";
@@ -143,10 +146,10 @@ export function heatMap(canvas, cells, rowLabels) {
     ctx.textAlign = "right";
     ctx.fillText(rowLabels[r], pad.left - 4, pad.top + r * ch + ch / 2 + 3);
     row.forEach((value, c) => {
-      const share = value / top;
-      ctx.fillStyle = value > 0 ? `rgba(61, 220, 151, ${0.12 + 0.88 * share})` : "#141e29";
+      const known = value !== null && value !== undefined;
+      ctx.fillStyle = known ? `rgba(61, 220, 151, ${0.12 + 0.88 * (value / most)})` : "#141e29";
       ctx.fillRect(pad.left + c * cw + 1, pad.top + r * ch + 1, cw - 2, ch - 2);
-      if (value > 0) points += 1;
+      if (known) points += 1;
     });
   });
   ctx.fillStyle = COLORS.text;

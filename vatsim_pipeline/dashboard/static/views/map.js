@@ -40,6 +40,19 @@ const iso = (ms) => new Date(ms).toISOString().replace(".000Z", "Z");
 const label = (ms) => `${iso(ms).slice(0, 19).replace("T", " ")}Z`;
 const number = (v, unit = "") => (v === null || v === undefined ? "–" : `${v.toLocaleString("en")}${unit}`);
 
+/** Airports by the flights filed from or to them, most first: [[icao, flights], ...]. */
+function busiestAirports(flights) {
+  const departure = flights.columns.indexOf("departure");
+  const arrival = flights.columns.indexOf("arrival");
+  const counts = new Map();
+  for (const row of flights.rows) {
+    for (const icao of [row[departure], row[arrival]]) {
+      if (icao) counts.set(icao, (counts.get(icao) || 0) + 1);
+    }
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+}
+
 export async function mount(section, ctx) {
   section.innerHTML = TEMPLATE;
   const stage = section.querySelector(".map-stage");
@@ -61,6 +74,9 @@ export async function mount(section, ctx) {
   const landReady = fetch("/api/dashboard/map/land")
     .then((response) => response.text())
     .then((land) => map.setLand(land));
+  // So do the sector boundaries; later refreshes fetch them again only when the stored
+  // set changes (`sectors_tag` of the status).
+  let sectorsReady = ctx.api("/api/dashboard/map/sectors").then((shapes) => map.setSectors(shapes));
   map.resize();
   new ResizeObserver(() => map.resize()).observe(stage);
   // The view lives in the address (#map=zoom/lat/lon), so that a link shows the same.
@@ -128,11 +144,15 @@ export async function mount(section, ctx) {
       <h2>Busiest sectors</h2>
       <table class="busiest">
         <tr><th>sector</th><th>flights</th><th>staffed by</th></tr>
-        ${busiest.map(([id, count]) => `<tr><td title="${names.get(id) || ""}">${id.replace(/^TRACON:/, "")}</td>
+        ${busiest.map(([id, count]) => `<tr data-sector="${id}"><td title="${names.get(id) || ""}">${id.replace(/^TRACON:/, "")}</td>
           <td>${count}</td><td>${(staffed[id] || []).join(", ") || "–"}</td></tr>`).join("")}
       </table>
-      <p class="empty">Click a flight for its track and profile.</p>`;
+      <p class="empty">Click a flight for its track and profile, a sector for its load.</p>`;
     side.dataset.flight = "";
+    for (const row of side.querySelectorAll("tr[data-sector]")) {
+      row.addEventListener("click", () =>
+        ctx.bus.dispatchEvent(new CustomEvent("sector", { detail: row.dataset.sector })));
+    }
   }
 
   async function showFlight() {
@@ -231,13 +251,17 @@ export async function mount(section, ctx) {
       ctx.api("/api/dashboard/map/flights", { at }),
       ctx.api("/api/dashboard/map/status", { at }),
       landReady,
+      sectorsReady,
     ]);
-    if (status.sectors_tag !== sectorsTag) {
-      map.setSectors(await ctx.api("/api/dashboard/map/sectors"));
-      sectorsTag = status.sectors_tag;
+    if (sectorsTag !== null && status.sectors_tag !== sectorsTag) {
+      sectorsReady = ctx.api("/api/dashboard/map/sectors").then((shapes) => map.setSectors(shapes));
+      await sectorsReady;
     }
+    sectorsTag = status.sectors_tag;
     range = status;
     map.setFlights(flights.columns, flights.rows);
+    ctx.bus.dispatchEvent(new CustomEvent("density", { detail: map.density }));
+    ctx.bus.dispatchEvent(new CustomEvent("airports", { detail: busiestAirports(flights) }));
     map.setStaffed(status.staffed);
     staffed = status.staffed;
     if (range.newest) {

@@ -1,0 +1,158 @@
+"""Anomaly detection in the ingest run, and its checks beside the tables.
+
+`anomalies` runs after the tables are stored, reads its snapshot's positions and their
+previous ones from the database (see `storage.anomaly_writes`) and keeps the intervals
+of the `anomalies` table. It runs in the ingest run rather than a job of its own: a
+run of its own costs a process and a Dagster run (seconds) every 15 s, detection costs
+milliseconds (bench/scale.py, column `anomalies`). The checks (WARN) count what is
+still going on, one step after it.
+"""
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    Failure,
+    MaterializeResult,
+    asset,
+    multi_asset_check,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from vatsim_pipeline.analytics.anomalies import KINDS, SQUAWK_KINDS
+from vatsim_pipeline.analytics.anomalies.thresholds import Thresholds
+from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.feed.landing import LandedSnapshot
+from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
+from vatsim_pipeline.storage.anomaly_reads import active_counts
+from vatsim_pipeline.storage.anomaly_writes import detect_snapshot
+
+ANALYTICS_GROUP = "analytics"
+ANOMALIES = "anomalies"
+LABELS = {
+    "emergency_squawk": ("emergency", "emergencies"),
+    "radio_failure_squawk": ("radio failure", "radio failures"),
+    "hijack_squawk": ("hijack squawk", "hijack squawks"),
+    "teleport": ("teleport", "teleports"),
+    "frozen": ("frozen connection", "frozen connections"),
+    "duplicate_callsign": ("duplicate callsign", "duplicate callsigns"),
+    "altitude_jump": ("altitude jump", "altitude jumps"),
+    "stale_feed": ("stale feed", "stale feeds"),
+}
+
+
+def thresholds_or_fail() -> Thresholds:
+    """The thresholds, or a run failure (no retries) naming the bad variable."""
+    try:
+        return Thresholds.from_env()
+    except ValueError as error:
+        raise Failure(description=str(error), allow_retries=False) from error
+
+
+@asset(
+    name=ANOMALIES,
+    group_name=ANALYTICS_GROUP,
+    deps=["flights"],
+    ins={"landed": AssetIn("landed_snapshot")},
+    retry_policy=database_retry_policy(),
+    description="One row per anomaly interval (squawks 7700/7600/7500, teleports, frozen "
+    "connections, duplicate callsigns, altitude jumps, stale feed): kind, connection, "
+    "start, end (null while still seen), the values that raised it.",
+)
+def anomalies(
+    context: AssetExecutionContext, landed: LandedSnapshot, database: DatabaseResource
+) -> MaterializeResult:
+    """Detect the snapshot's anomalies against each connection's previous position."""
+    thresholds = thresholds_or_fail()
+    try:
+        write = detect_snapshot(database.engine(), landed.update_timestamp, thresholds)
+    except Exception as error:
+        fail_fast_if_unretryable(error, "database")
+    new = ", ".join(f"{count} {kind}" for kind, count in sorted(write.new_by_kind.items()))
+    context.log.info(
+        f"snapshot {landed.update_timestamp.isoformat()}: {write.flights} flights checked, "
+        f"{write.rebuilt} rebuilt; new: {new or 'none'}; +{write.inserted} ~{write.updated} "
+        f"-{write.deleted}, {write.closed} ended; {write.cpu_ms:.0f} ms CPU"
+    )
+    return MaterializeResult(
+        metadata={
+            "update_timestamp": landed.update_timestamp.isoformat(),
+            "flights_checked": write.flights,
+            "flights_rebuilt": write.rebuilt,
+            "rows_inserted": write.inserted,
+            "rows_updated": write.updated,
+            "rows_deleted": write.deleted,
+            "rows_ended": write.closed,
+            **{f"new_{kind}": write.new_by_kind.get(kind, 0) for kind in KINDS},
+            "elapsed_ms": write.elapsed_ms,
+            "cpu_ms": write.cpu_ms,
+        }
+    )
+
+
+def describe(counts: dict[str, int], kinds: tuple[str, ...]) -> str:
+    """'2 active emergencies, 1 active frozen connection', or 'none active'."""
+    parts = []
+    for kind in kinds:
+        count = counts.get(kind, 0)
+        if count:
+            singular, plural = LABELS[kind]
+            parts.append(f"{count} active {singular if count == 1 else plural}")
+    return ", ".join(parts) or f"no active {' or '.join(LABELS[k][0] for k in kinds)}"
+
+
+CHECKS = {
+    "active_emergency_squawks": ("flights", SQUAWK_KINDS),
+    "active_track_anomalies": (
+        "flights",
+        ("teleport", "frozen", "duplicate_callsign", "altitude_jump"),
+    ),
+    "feed_not_stale": ("landed_snapshot", ("stale_feed",)),
+}
+
+
+@multi_asset_check(
+    specs=[
+        AssetCheckSpec(
+            name,
+            asset=asset_key,
+            additional_deps=[ANOMALIES],
+            description=f"Anomalies still seen in the newest snapshot: {', '.join(kinds)} "
+            "(WARN while any is).",
+        )
+        for name, (asset_key, kinds) in CHECKS.items()
+    ],
+    can_subset=False,
+)
+def active_anomalies(
+    context: AssetCheckExecutionContext, database: DatabaseResource
+) -> Iterator[AssetCheckResult]:
+    """One query: active anomalies by kind, then a WARN per check that finds any."""
+    try:
+        with database.engine().connect() as connection:
+            counts = active_counts(connection)
+    except SQLAlchemyError as error:
+        for name, (asset_key, _) in CHECKS.items():
+            yield AssetCheckResult(
+                check_name=name,
+                asset_key=asset_key,
+                passed=False,
+                severity=AssetCheckSeverity.WARN,
+                description=f"could not query the database: {type(error).__name__}",
+            )
+        return
+    for name, (asset_key, kinds) in CHECKS.items():
+        found = {kind: counts.get(kind, 0) for kind in kinds}
+        yield AssetCheckResult(
+            check_name=name,
+            asset_key=asset_key,
+            passed=not any(found.values()),
+            severity=AssetCheckSeverity.WARN,
+            description=describe(found, kinds),
+            metadata={f"active_{kind}": count for kind, count in found.items()},
+        )

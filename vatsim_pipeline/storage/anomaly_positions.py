@@ -1,0 +1,157 @@
+"""Reads of flight positions in the shapes the anomaly detectors need.
+
+The previous state of a connection for a snapshot at `t` is its stored position with the
+greatest `observed_at` before `t`, whatever order the snapshots arrived in; `first_seen`
+and `last_seen` (written with the positions, in one transaction) say without a query
+whether a flight has any position before or after `t`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import NamedTuple, TypeVar
+
+from sqlalchemy import Connection, and_, func, select
+
+from vatsim_pipeline.analytics.anomalies.duplicates import Connection as LiveConnection
+from vatsim_pipeline.analytics.anomalies.observation import Observation
+from vatsim_pipeline.storage.schema import flight_positions, flights
+
+CHUNK = 500
+T = TypeVar("T")
+_OBSERVATION_COLUMNS = ("latitude", "longitude", "altitude", "groundspeed", "transponder")
+
+
+class SnapshotPosition(NamedTuple):
+    """A flight seen in one snapshot: its position then and its previous one."""
+
+    connection: LiveConnection
+    later: bool
+    """Whether the flight has positions after this one (the snapshot came late)."""
+    current: Observation
+    previous: Observation | None
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def snapshot_positions(connection: Connection, observed_at: datetime) -> list[SnapshotPosition]:
+    """Every flight with a position at `observed_at`, with its previous stored position."""
+    current = flight_positions.alias("current")
+    previous = flight_positions.alias("previous")
+    earlier = flight_positions.alias("earlier")
+    previous_time = (
+        select(func.max(earlier.c.observed_at))
+        .where(
+            earlier.c.flight_id == flights.c.id,
+            earlier.c.observed_at < observed_at,
+            earlier.c.observed_at >= flights.c.first_seen,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            flights.c.id,
+            flights.c.callsign,
+            flights.c.cid,
+            flights.c.logon_time,
+            (flights.c.last_seen > observed_at).label("later"),
+            *(current.c[name] for name in _OBSERVATION_COLUMNS),
+            previous.c.observed_at.label("previous_at"),
+            *(previous.c[name].label(f"previous_{name}") for name in _OBSERVATION_COLUMNS),
+        )
+        .select_from(
+            flights.join(
+                current,
+                and_(current.c.flight_id == flights.c.id, current.c.observed_at == observed_at),
+            ).outerjoin(
+                previous,
+                and_(
+                    previous.c.flight_id == flights.c.id,
+                    flights.c.first_seen < observed_at,
+                    previous.c.observed_at == previous_time,
+                ),
+            )
+        )
+        .where(flights.c.first_seen <= observed_at, flights.c.last_seen >= observed_at)
+    )
+    found = []
+    for row in connection.execute(query):
+        previous_observation = None
+        if row.previous_at is not None:
+            previous_observation = Observation(
+                row.previous_at,
+                row.previous_latitude,
+                row.previous_longitude,
+                row.previous_altitude,
+                row.previous_groundspeed,
+                row.previous_transponder,
+            )
+        found.append(
+            SnapshotPosition(
+                LiveConnection(row.id, row.callsign, row.cid, row.logon_time),
+                bool(row.later),
+                Observation(
+                    observed_at,
+                    row.latitude,
+                    row.longitude,
+                    row.altitude,
+                    row.groundspeed,
+                    row.transponder,
+                ),
+                previous_observation,
+            )
+        )
+    return found
+
+
+def flight_tracks(
+    connection: Connection, flight_ids: Collection[int]
+) -> dict[int, list[Observation]]:
+    """The whole stored track of each flight, oldest first."""
+    tracks: dict[int, list[Observation]] = {flight_id: [] for flight_id in flight_ids}
+    for chunk in chunks(sorted(flight_ids)):
+        rows = connection.execute(
+            select(
+                flight_positions.c.flight_id,
+                flight_positions.c.observed_at,
+                *(flight_positions.c[name] for name in _OBSERVATION_COLUMNS),
+            )
+            .where(flight_positions.c.flight_id.in_(chunk))
+            .order_by(flight_positions.c.flight_id, flight_positions.c.observed_at)
+        )
+        for row in rows:
+            tracks[row.flight_id].append(Observation(*row[1:]))
+    return tracks
+
+
+def same_callsign_positions(
+    connection: Connection, callsigns: Collection[str], since: datetime, until: datetime
+) -> dict[str, dict[datetime, list[LiveConnection]]]:
+    """Per callsign and time, every connection with that callsign seen then (in the window)."""
+    found: dict[str, dict[datetime, list[LiveConnection]]] = {}
+    for chunk in chunks(sorted(callsigns)):
+        rows = connection.execute(
+            select(
+                flights.c.id,
+                flights.c.callsign,
+                flights.c.cid,
+                flights.c.logon_time,
+                flight_positions.c.observed_at,
+            )
+            .join(flight_positions, flight_positions.c.flight_id == flights.c.id)
+            .where(
+                flights.c.callsign.in_(chunk),
+                flights.c.last_seen >= since,
+                flights.c.first_seen <= until,
+                flight_positions.c.observed_at >= since,
+                flight_positions.c.observed_at <= until,
+            )
+        )
+        for row in rows:
+            live = LiveConnection(row.id, row.callsign, row.cid, row.logon_time)
+            found.setdefault(row.callsign, {}).setdefault(row.observed_at, []).append(live)
+    return found
