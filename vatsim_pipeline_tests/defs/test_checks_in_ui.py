@@ -46,13 +46,16 @@ CHECKS = {
 
 
 def shown_checks(context) -> dict[str, tuple[str, str | None, str | None]]:
-    """Check name -> (status, severity, description) as the UI shows it; NOT_EVALUATED
-    when the UI has no execution for the asset's latest materialization."""
+    """Check name -> (status, severity, description) as the UI shows it, for the table
+    checks; NOT_EVALUATED when the UI has no execution for the asset's latest
+    materialization."""
     result = execute_dagster_graphql(context, CHECKS_QUERY)
     assert not result.errors, result.errors
     shown = {}
     for node in result.data["assetNodes"]:
         for check in node["assetChecksOrError"].get("checks", []):
+            if check["name"] not in CHECKS:
+                continue
             execution = check["executionForLatestMaterialization"]
             if execution is None:
                 shown[check["name"]] = ("NOT_EVALUATED", None, None)
