@@ -26,8 +26,9 @@ from vatsim_pipeline.storage.reads_history import WindowPage
 
 NOT_FOUND = {404: ERROR_RESPONSES[404]}
 WINDOW_RULE = (
-    " The window (default: the 24 hours up to the newest update) must not be inverted nor "
-    "longer than the positions' retention (VATSIM_TABLE_RETENTION_DAYS): 400 with the reason."
+    " The window (default: the 24 hours up to the newest update) is at most the positions' "
+    "retention (VATSIM_TABLE_RETENTION_DAYS): a longer one starts that long before `until`, "
+    "and one that ends before it starts is empty (the `since` answered says so)."
 )
 
 Icao = Annotated[
@@ -53,7 +54,7 @@ RouteLimit = Annotated[int, Query(ge=1, le=MAX_ROUTES, description="City pairs t
 
 def airport_router(service: QueryService, settings: Settings) -> APIRouter:
     """Routes of the airport patterns, windows limited by the retention of the environment."""
-    queries = AirportQueries(service.engine, retention_limit())
+    queries = AirportQueries(service.engine, retention_limit(), narrow=True)
     router = APIRouter(prefix="/api", tags=["traffic patterns"])
 
     @router.get(

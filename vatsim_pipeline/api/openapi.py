@@ -1,7 +1,7 @@
 """The OpenAPI document FastAPI builds, told in the project's terms: errors are 400
 `{"error": ...}` (never FastAPI's 422), an absent query parameter takes its default
 (never `null`), and pages are named `ActiveFlightPage` rather than pydantic's
-`Page_ActiveFlight_`."""
+`Page_ActiveFlight_`; tuples are arrays of their members (see `_without_tuples`)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,22 @@ def _renamed(document: Any, names: dict[str, str]) -> Any:
 def _rename_ref(ref: str, names: dict[str, str]) -> str:
     prefix, _, name = ref.rpartition("/")
     return f"{prefix}/{names.get(name, name)}"
+
+
+def _without_tuples(document: Any) -> Any:
+    """`document` with each tuple schema (`prefixItems`, from a `tuple[...]` answer) made
+    an array of any of its members, its length kept: schemathesis 4.32 reads
+    `prefixItems` as the old array form of `items` and then refuses the document."""
+    if isinstance(document, list):
+        return [_without_tuples(value) for value in document]
+    if not isinstance(document, dict):
+        return document
+    result = {key: _without_tuples(value) for key, value in document.items()}
+    members = result.pop("prefixItems", None)
+    if members is not None and "items" not in result:
+        options = [m for i, m in enumerate(members) if m not in members[:i]]
+        result["items"] = options[0] if len(options) == 1 else {"anyOf": options}
+    return result
 
 
 def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -93,4 +109,4 @@ def project_openapi(app: FastAPI) -> dict[str, Any]:
         if (match := GENERIC_NAME.match(name))
     }
     document["components"]["schemas"] = {names.get(k, k): v for k, v in schemas.items()}
-    return _renamed(document, names)
+    return _without_tuples(_renamed(document, names))

@@ -28,8 +28,9 @@ from vatsim_pipeline.storage.reads import (
 
 NOT_FOUND = {404: ERROR_RESPONSES[404]}
 WINDOW_RULE = (
-    " The window (default: the 24 hours up to the newest update) must not be inverted nor "
-    "longer than the positions' retention (VATSIM_TABLE_RETENTION_DAYS): 400 with the reason. "
+    " The window (default: the 24 hours up to the newest update) is at most the positions' "
+    "retention (VATSIM_TABLE_RETENTION_DAYS): a longer one starts that long before `until`, "
+    "and one that ends before it starts is empty (the `since` answered says so). "
     "Hours never materialized, or without traffic, have no items."
 )
 Bucket = Annotated[Literal["15m", "1h"], Query(description="Bucket width.")]
@@ -62,7 +63,9 @@ def sector_pattern_router(service: QueryService, settings: Settings) -> APIRoute
         sector_id: SectorId, since: Since = None, until: Until = None, bucket: Bucket = "15m"
     ) -> Response:
         return JsonResponse(
-            service.get_sector_traffic(sector_id, since=since, until=until, bucket=bucket)
+            service.get_sector_traffic(
+                sector_id, since=since, until=until, bucket=bucket, narrow=True
+            )
         )
 
     @router.get(
@@ -83,7 +86,7 @@ def sector_pattern_router(service: QueryService, settings: Settings) -> APIRoute
     ) -> Response:
         return JsonResponse(
             service.get_coverage(
-                since=since, until=until, sector=sector, limit=limit, offset=offset
+                since=since, until=until, sector=sector, limit=limit, offset=offset, narrow=True
             )
         )
 

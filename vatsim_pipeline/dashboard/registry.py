@@ -47,4 +47,6 @@ VIEWS: tuple[View, ...] = (
     # /api/routes/top.
     View("top-routes", "Top routes and airports", "views/top_routes.js"),
     View("coverage", "ATC coverage by hour", "views/coverage.js", router=coverage_router),
+    # /api/anomalies.
+    View("anomalies", "Active anomalies", "views/anomalies.js"),
 )

@@ -69,6 +69,7 @@ from vatsim_pipeline.storage.reads_status import (
     last_cleanup,
     newest_snapshot,
 )
+from vatsim_pipeline.storage.reads_window import narrowed_window
 from vatsim_pipeline.storage.schema import controllers, flights
 
 ACTIVITY_WINDOW = timedelta(minutes=2)
@@ -109,6 +110,15 @@ def _iso(value: datetime | None) -> str | None:
 def _now(connection: Connection) -> datetime:
     """The newest stored update; the wall clock while nothing is stored."""
     return newest_update(connection) or datetime.now(UTC)
+
+
+def _pattern_window(start: datetime, end: datetime, narrow: bool) -> tuple[datetime, datetime]:
+    """A pattern query's window: refused when inverted or longer than the retention,
+    or, with `narrow` (the HTTP API), narrowed to what can be answered."""
+    if narrow:
+        return narrowed_window(start, end, retention_limit())
+    check_window(start, end, retention_limit())
+    return start, end
 
 
 class QueryService:
@@ -251,16 +261,18 @@ class QueryService:
         since: TimeArgument = None,
         until: TimeArgument = None,
         bucket: str = "15m",
+        *,
+        narrow: bool = False,
     ) -> SectorTraffic:
         """The sector's load (flights entering, peak and mean inside, its TRACONs and
         sub-sectors included) per `bucket` (15m or 1h) in since..until; raises `NotFound`
         for an unknown sector, `InvalidQuery` for an inverted window or one longer than
-        the retention."""
+        the retention (unless `narrow`: see `narrowed_window`)."""
         parse_bucket(bucket)
         sector = sector.strip()
         with self._query() as connection:
             start, end = resolve_window(since, until, _now(connection))
-            check_window(start, end, retention_limit())
+            start, end = _pattern_window(start, end, narrow)
             if not sector_known(connection, sector):
                 raise NotFound(f"sector {sector!r}: not found")
             return sector_traffic(connection, sector, start, end, bucket)
@@ -272,13 +284,16 @@ class QueryService:
         sector: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        *,
+        narrow: bool = False,
     ) -> CoverageReport:
         """ATC coverage per sector over the hours in since..until: minutes staffed, flight
-        minutes, and the share under ATC; most flown first. One sector when `sector`."""
+        minutes, and the share under ATC; most flown first. One sector when `sector`.
+        The window is checked as in `get_sector_traffic`."""
         check_page(limit, offset)
         with self._query() as connection:
             start, end = resolve_window(since, until, _now(connection))
-            check_window(start, end, retention_limit())
+            start, end = _pattern_window(start, end, narrow)
             if sector is not None:
                 sector = sector.strip()
                 if not sector_known(connection, sector):

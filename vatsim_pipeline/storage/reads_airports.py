@@ -29,6 +29,7 @@ from vatsim_pipeline.storage.reads_base import (
 )
 from vatsim_pipeline.storage.reads_history import TimeArgument, WindowPage, resolve_window
 from vatsim_pipeline.storage.reads_patterns import ForecastBucket
+from vatsim_pipeline.storage.reads_window import narrowed_window
 from vatsim_pipeline.storage.schema import flights
 from vatsim_pipeline.storage.traffic_schema import airport_movements, airport_traffic, route_flights
 
@@ -122,11 +123,16 @@ def pattern_window(
     since: TimeArgument,
     until: TimeArgument,
     limit: timedelta | None,
+    narrow: bool = False,
 ) -> tuple[datetime, datetime]:
     """since..until resolved against the newest update; `InvalidQuery` when it is
-    inverted, empty or longer than `limit`."""
+    inverted, empty or longer than `limit`. With `narrow` (the HTTP API, whose schema
+    cannot state these rules) an inverted window is the empty one at `until` and a long
+    one starts `limit` before `until` instead."""
     now = newest_update(connection) or datetime.now(UTC)
     start, end = resolve_window(since, until, now)
+    if narrow:
+        return narrowed_window(start, end, limit)
     if start >= end:
         raise InvalidQuery(
             "since", f"must be before until ({start.isoformat()} >= {end.isoformat()})"
@@ -297,15 +303,18 @@ class AirportQueries:
     """The airport pattern queries over one engine, for the CLI and the HTTP API: plain
     arguments in (texts as a user gives them), dataclasses out."""
 
-    def __init__(self, engine: Engine, max_window: timedelta | None) -> None:
+    def __init__(
+        self, engine: Engine, max_window: timedelta | None, *, narrow: bool = False
+    ) -> None:
         self.engine = engine
         self.max_window = max_window
+        self.narrow = narrow
 
     def traffic(
         self, icao: str, since: TimeArgument = None, until: TimeArgument = None, bucket: str = "15m"
     ) -> AirportTraffic:
         with self.engine.connect() as connection:
-            start, end = pattern_window(connection, since, until, self.max_window)
+            start, end = pattern_window(connection, since, until, self.max_window, self.narrow)
             return airport_traffic_series(connection, icao, start, end, bucket)
 
     def movements(
@@ -319,7 +328,7 @@ class AirportQueries:
     ) -> WindowPage[Movement]:
         check_page(limit, offset)
         with self.engine.connect() as connection:
-            start, end = pattern_window(connection, since, until, self.max_window)
+            start, end = pattern_window(connection, since, until, self.max_window, self.narrow)
             return movements_page(
                 connection, start, end, airport=airport, kind=kind, limit=limit, offset=offset
             )
@@ -332,5 +341,5 @@ class AirportQueries:
         self, since: TimeArgument = None, until: TimeArgument = None, limit: int = 10
     ) -> TopRoutes:
         with self.engine.connect() as connection:
-            start, end = pattern_window(connection, since, until, self.max_window)
+            start, end = pattern_window(connection, since, until, self.max_window, self.narrow)
             return top_routes(connection, start, end, limit)

@@ -66,6 +66,17 @@ def parse_moment(text: str, now: datetime) -> datetime:
         return FIRST if moment.year == 1 else LAST
 
 
+def narrowed_window(
+    start: datetime, end: datetime, limit: timedelta | None
+) -> tuple[datetime, datetime]:
+    """The window an HTTP API answers where its schema cannot state the rule: one that
+    ends before it starts is the empty window at `end`, and one longer than `limit` (a
+    retention) starts `limit` before `end`. The command line refuses both instead."""
+    if limit is not None and end - start > limit:
+        start = end - limit
+    return min(start, end), end
+
+
 def shifted(moment: datetime, delta: timedelta) -> datetime:
     """`moment + delta`, clamped to the datetimes that exist."""
     try:

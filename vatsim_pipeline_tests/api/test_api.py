@@ -438,3 +438,20 @@ def test_a_box_across_the_antimeridian_and_latitudes_in_either_order(api: str):
         ok(api, "/api/flights", bbox="60,-10,35,30")["total"]
         == (ok(api, "/api/flights", bbox="35,-10,60,30")["total"])
     )
+
+
+def test_tuples_are_documented_as_arrays_of_their_members(tmp_path: Path):
+    router = APIRouter()
+
+    @router.get("/api/pair", response_model=list[tuple[str, int | None]])
+    def pair() -> JsonResponse:
+        return JsonResponse([["a", 1]])
+
+    app = create_app(make_engine(f"sqlite:///{tmp_path / 'x.db'}"), [router])
+    schema = app.openapi()["paths"]["/api/pair"]["get"]["responses"]["200"]["content"]
+    items = schema["application/json"]["schema"]["items"]
+    assert "prefixItems" not in items
+    assert (items["minItems"], items["maxItems"]) == (2, 2)
+    assert items["items"] == {
+        "anyOf": [{"type": "string"}, {"anyOf": [{"type": "integer"}, {"type": "null"}]}]
+    }

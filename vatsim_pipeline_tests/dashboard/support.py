@@ -13,6 +13,7 @@ from vatsim_pipeline.cli.serve import build_app
 from vatsim_pipeline.sectors.airports import read_airports
 from vatsim_pipeline.settings import Settings
 from vatsim_pipeline.storage.airport_storage import replace_airports
+from vatsim_pipeline.storage.anomaly_writes import detect_snapshot
 from vatsim_pipeline.storage.engine import make_engine
 from vatsim_pipeline.storage.occupancy_writes import sector_set, update_occupancy
 from vatsim_pipeline_tests.api import serving
@@ -26,7 +27,8 @@ TIMES = [update_timestamp(path) for path in FILES]
 @contextmanager
 def map_database(backend: str, folder: Path) -> Iterator[str]:
     """URL of a database holding the sequence and the real sectors, every position
-    located in its sector as the ingest run's `sector_occupancy` step does."""
+    located in its sector and checked for anomalies as the ingest run's
+    `sector_occupancy` and `anomalies` steps do."""
     with recorded_database(backend, folder) as url:
         engine = make_engine(url)
         try:
@@ -34,6 +36,7 @@ def map_database(backend: str, folder: Path) -> Iterator[str]:
             assert sectors is not None
             for observed_at in TIMES:
                 update_occupancy(engine, observed_at, sectors)
+                detect_snapshot(engine, observed_at)
         finally:
             engine.dispose()
         yield url

@@ -272,3 +272,19 @@ def test_coverage_by_weekday_and_hour(page: Page, site: str):
     assert int(attribute(page, f"{view} canvas.chart", "data-points")) == 1
     missing = get(site, "/api/dashboard/coverage", sector="NOWHERE")
     assert (missing.status_code, missing.json()) == (404, {"error": "sector 'NOWHERE': not found"})
+
+
+def test_active_anomalies_newest_first_and_a_click_shows_the_flight(page: Page, site: str):
+    view = "#view-anomalies"
+    active = ok(site, "/api/anomalies", active="true", limit=50)
+    assert active["total"] > 0
+    assert int(attribute(page, view, "data-anomalies")) == len(active["items"])
+    rows = page.locator(f"{view} tbody tr")
+    for index, anomaly in enumerate(active["items"]):
+        cells = rows.nth(index).locator("td")
+        assert cells.nth(1).inner_text() == anomaly["kind"].replace("_", " ")
+        assert cells.nth(2).inner_text() == (anomaly["callsign"] or "\u2013")
+    flight = next(a for a in active["items"] if a["flight_id"] is not None)
+    page.click(f"{view} tbody tr[data-flight='{flight['flight_id']}']")
+    page.wait_for_selector(f".side[data-flight='{flight['flight_id']}']", timeout=WAIT_MS)
+    assert page.inner_text(".side h3") == flight["callsign"]

@@ -27,7 +27,7 @@ from vatsim_pipeline.storage.partitions import (
 )
 from vatsim_pipeline.storage.schema import metadata, transceivers
 from vatsim_pipeline.storage.writes import write_snapshot
-from vatsim_pipeline_tests.backends import SQLITE_ONLY
+from vatsim_pipeline_tests.backends import POSTGRESQL_ONLY, SQLITE_ONLY
 from vatsim_pipeline_tests.maintenance import payloads
 from vatsim_pipeline_tests.shared_data import TRANSCEIVERS_FEED, sequence_files, shared_data
 from vatsim_pipeline_tests.storage.reads_support import real_sectors
@@ -310,3 +310,20 @@ def test_retention_drops_the_legacy_partition_once_its_whole_range_is_past(
     assert dropped.partitions == ["flight_positions_legacy", "transceivers_legacy"]
     assert dropped.tables["flight_positions"].rows == rows > 0
     assert not _exists(engine, "flight_positions_legacy")
+
+
+@POSTGRESQL_ONLY
+def test_positions_carry_a_brin_index_on_time_in_every_day_partition(engine: Engine) -> None:
+    day = datetime.now(UTC).date()
+    with engine.connect() as connection:
+        definitions = dict(
+            connection.execute(
+                text(
+                    "SELECT tablename, indexdef FROM pg_indexes "
+                    "WHERE indexdef LIKE '%USING brin (observed_at)%'"
+                )
+            ).all()
+        )
+    days = {p.name for p in list_partitions(engine) if p.table == "flight_positions"}
+    assert partition_name("flight_positions", day) in days
+    assert set(definitions) == {"flight_positions", *days}

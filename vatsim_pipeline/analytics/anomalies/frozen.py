@@ -9,15 +9,19 @@ once the point has been held for `frozen_s`.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from vatsim_pipeline.analytics.anomalies.observation import (
+    EARTH_RADIUS_M,
     Observation,
     distance_m,
     finite,
     has_position,
 )
 from vatsim_pipeline.analytics.anomalies.thresholds import Thresholds
+
+M_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
 
 
 def stationary(previous: Observation, current: Observation, thresholds: Thresholds) -> bool:
@@ -26,6 +30,10 @@ def stationary(previous: Observation, current: Observation, thresholds: Threshol
     if not finite(*speeds) or min(speeds) < thresholds.frozen_groundspeed_kt:
         return False
     if not (has_position(previous) and has_position(current)):
+        return False
+    # The latitude difference alone bounds the distance from below: most steps that
+    # moved are told without the great circle.
+    if abs(current.latitude - previous.latitude) * M_PER_DEGREE > thresholds.frozen_radius_m:
         return False
     return distance_m(previous, current) <= thresholds.frozen_radius_m
 

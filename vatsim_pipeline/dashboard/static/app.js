@@ -46,18 +46,14 @@ const ctx = {
 const instances = [];
 let refreshing = null;
 
-/** Every view in registry order (a view may use what an earlier one published on the
- * bus, e.g. the map's traffic per sector); a failing view does not stop the others. */
+/** The first view (the map), then every other one at once: they may use what the map
+ * published on the bus (traffic per sector, busiest airports). A failing view does not
+ * stop the others. */
 async function refreshViews() {
-  const failed = [];
-  for (const view of instances) {
-    try {
-      await view.refresh();
-    } catch (error) {
-      failed.push(error.message);
-    }
-  }
-  return failed;
+  const [first, ...rest] = instances;
+  const results = [await Promise.allSettled([first.refresh()])];
+  results.push(await Promise.allSettled(rest.map((view) => view.refresh())));
+  return results.flat().filter((r) => r.status === "rejected").map((r) => r.reason.message);
 }
 
 async function refreshAll() {
@@ -76,7 +72,9 @@ async function refreshAll() {
 window.dashboard = { refreshes: 0, refresh: refreshAll, ctx };
 
 async function start() {
-  for (const view of registered) {
+  // Every view's module loads at once; they mount in registry order.
+  const modules = await Promise.all(registered.map((view) => import(view.script)));
+  for (const [index, view] of registered.entries()) {
     const section = document.createElement("section");
     section.className = `view ${view.wide ? "wide" : ""}`;
     section.id = `view-${view.id}`;
@@ -87,8 +85,7 @@ async function start() {
       section.append(title);
     }
     root.append(section);
-    const module = await import(view.script);
-    instances.push(await module.mount(section, ctx));
+    instances.push(await modules[index].mount(section, ctx));
   }
   await refreshAll();
   window.dashboard.firstRenderMs = performance.now();

@@ -197,6 +197,8 @@ export async function mount(section, ctx) {
     }
   }
 
+  ctx.bus.addEventListener("flight", (event) => select(event.detail));
+
   // --- playback ------------------------------------------------------------------------
   function spans() {
     const oldest = Date.parse(range.oldest);
