@@ -4,13 +4,16 @@ traffic, and how much CPU a forecast refresh costs.
 It fills a fresh PostgreSQL database exactly as `bench/queries.py` does (a day of
 `--pilots` concurrent pilots, 1,500: about 8.6 million positions and their sector
 visits, plus `--history-days` earlier days of flights and visits), replaces its
-stand-in sectors by the real VATSpy and simaware ones (`--sectors-dir`, the recorded
-files), adds `--controllers` (150) controller sessions staffing sectors, then measures:
+stand-in sectors by the real VATSpy and simaware ones and stores the VATSpy airports
+(`--sectors-dir`, the recorded files), adds `--controllers` (150) controller sessions
+staffing sectors, then measures:
 
-- one hourly partition of every asset of the `traffic_patterns` group, materialized in
-  process (the first after the sector tree is stored, then a second hour), target 10 s;
+- one hourly partition of the sector assets (`sector_load`, `sector_coverage`), then of
+  every asset of the `traffic_patterns` group (the airport ones included), materialized
+  in process, two hours each, target 10 s;
 - a day's back-fill: `dagster asset materialize --partition-range` over the 24 hours of
-  the day, as one run in a new process (as a user runs it), target 4 minutes;
+  the day, as one run in a new process (as a user runs it), of the sector assets (and
+  of every pattern asset with `--backfill-all`), target 4 minutes;
 - the aggregation of one hour in SQL (flight-seconds per sector and quarter, its TRACONs
   rolled up by a join on `sector_parents`) against the pandas path the assets use;
 - `traffic sector`, `controllers coverage` and `forecast sector` through the query
@@ -20,8 +23,8 @@ files), adds `--controllers` (150) controller sessions staffing sectors, then me
   in a fresh process (sector boundaries parsed, the forecast computed and stored), target
   2 s per minute.
 
-The last line reads `patterns hour <s> s  day <s> s  traffic p95 <ms> ms  forecast p95
-<ms> ms  forecast-cpu <s> s`. Figures go to `$VATSIM_HOME/bench/patterns.json`
+The last line reads `patterns hour <s> s  (sector <s> s)  sector day <s> s  traffic p95
+<ms> ms  forecast p95 <ms> ms  forecast-cpu <s> s`. Figures go to `$VATSIM_HOME/bench/patterns.json`
 (`--record`: bench/results/, or `--output`).
 
     .venv/bin/python bench/patterns.py
@@ -44,7 +47,9 @@ from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import Engine, insert, select, text
 
+from vatsim_pipeline.sectors.airports import read_airports
 from vatsim_pipeline.sectors.boundaries import load_sectors
+from vatsim_pipeline.storage.airport_storage import replace_airports
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.partitions import ensure_day_partitions
 from vatsim_pipeline.storage.reads import QueryService
@@ -52,6 +57,7 @@ from vatsim_pipeline.storage.schema import controller_sectors, controllers, sect
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+SECTOR_ASSETS = ("sector_load", "sector_coverage")
 TARGETS = {"hour_s": 10.0, "day_s": 240.0, "query_p95_ms": 50.0, "forecast_cpu_s": 2.0}
 SQL_HOUR = """
 WITH stays AS (
@@ -113,19 +119,29 @@ def hour_keys(day_start: datetime) -> list[str]:
     return [(day_start + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M") for h in range(24)]
 
 
-def materialize_hours(url: str, keys: list[str]) -> list[float]:
-    """Seconds to materialize each hour of `keys`, every pattern asset, in this process."""
+def pattern_assets(only: tuple[str, ...] | None = None) -> list:
+    """The assets of the traffic-patterns group (those named in `only`, when given)."""
+    from vatsim_pipeline.definitions import build_definitions
+    from vatsim_pipeline.defs.pattern_partitions import TRAFFIC_PATTERNS_GROUP
+
+    return [
+        a for a in build_definitions().assets
+        if getattr(a, "group_names_by_key", {})
+        and set(a.group_names_by_key.values()) == {TRAFFIC_PATTERNS_GROUP}
+        and (only is None or {k.to_user_string() for k in a.keys} <= set(only))
+    ]  # fmt: skip
+
+
+def materialize_hours(url: str, keys: list[str], only: tuple[str, ...] | None) -> list[float]:
+    """Seconds to materialize each hour of `keys`, the pattern assets (or `only` those), in
+    this process."""
     from dagster import DagsterInstance, materialize
 
     os.environ["VATSIM_DATABASE_URL"] = url
     from vatsim_pipeline.definitions import build_definitions
-    from vatsim_pipeline.defs.pattern_partitions import TRAFFIC_PATTERNS_GROUP
 
     defs = build_definitions()
-    assets = [
-        a for a in defs.assets if getattr(a, "group_names_by_key", {}) and
-        set(a.group_names_by_key.values()) == {TRAFFIC_PATTERNS_GROUP}
-    ]  # fmt: skip
+    assets = pattern_assets(only)
     seconds = []
     with DagsterInstance.ephemeral() as instance:
         for key in keys:
@@ -139,17 +155,9 @@ def materialize_hours(url: str, keys: list[str]) -> list[float]:
     return seconds
 
 
-def backfill_day(url: str, keys: list[str]) -> float:
+def backfill_day(url: str, keys: list[str], only: tuple[str, ...] | None) -> float:
     """Seconds for `dagster asset materialize --partition-range` over the day, one run."""
-    from vatsim_pipeline.definitions import build_definitions
-    from vatsim_pipeline.defs.pattern_partitions import TRAFFIC_PATTERNS_GROUP
-
-    selected = sorted(
-        key.to_user_string()
-        for a in build_definitions().assets
-        for key, group in getattr(a, "group_names_by_key", {}).items()
-        if group == TRAFFIC_PATTERNS_GROUP
-    )
+    selected = sorted(k.to_user_string() for a in pattern_assets(only) for k in a.keys)
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "VATSIM_DATABASE_URL": url, "DAGSTER_HOME": home}
         mark = time.perf_counter()
@@ -280,6 +288,9 @@ def parse_args() -> argparse.Namespace:
         "--sectors-dir", type=Path, default=REPOSITORY.parent / "shared/data/vatsim"
     )
     parser.add_argument("--url", help="PostgreSQL server (default $VATSIM_DATABASE_URL)")
+    parser.add_argument(
+        "--backfill-all", action="store_true", help="also back-fill a day of every pattern asset"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", metavar="NAME", help="measure a kept database again")
     add_arguments(parser)
@@ -315,6 +326,7 @@ def main() -> None:
                 tracon=args.sectors_dir / "TRACONBoundaries.geojson",
             )
             replace_sectors(loader, real, "bench")
+            replace_airports(loader, read_airports(args.sectors_dir / "VATSpy.dat"), "bench")
             figures["data"]["controller_sessions"] = add_controllers(
                 loader, day_start, args.controllers, args.seed
             )
@@ -326,15 +338,20 @@ def main() -> None:
         stored_sector_parents(engine)
         figures["sector_tree_s"] = round(time.perf_counter() - mark, 2)
         print(f"sector tree: {figures['sector_tree_s']} s", flush=True)
-        figures["hours_s"] = materialize_hours(url, [keys[12], keys[13]])
+        figures["sector_hours_s"] = materialize_hours(url, [keys[10], keys[11]], SECTOR_ASSETS)
+        print(f"one hour of the sector assets: {figures['sector_hours_s']} s", flush=True)
+        figures["hours_s"] = materialize_hours(url, [keys[12], keys[13]], None)
         print(f"one hour of every pattern asset: {figures['hours_s']} s", flush=True)
         figures["sql_against_pandas"] = sql_against_pandas(engine, day_start + timedelta(hours=12))
         print(
             f"one hour of sector load, SQL against pandas: {figures['sql_against_pandas']}",
             flush=True,
         )
-        figures["day_s"] = backfill_day(url, keys)
-        print(f"a day's back-fill: {figures['day_s']} s", flush=True)
+        figures["sector_day_s"] = backfill_day(url, keys, SECTOR_ASSETS)
+        print(f"a day's back-fill of the sector assets: {figures['sector_day_s']} s", flush=True)
+        if args.backfill_all:
+            figures["day_s"] = backfill_day(url, keys, None)
+            print(f"a day's back-fill of every pattern asset: {figures['day_s']} s", flush=True)
         figures["forecast"] = forecast_cpu(url)
         print(f"forecast refresh: {figures['forecast']}", flush=True)
         figures["queries"] = time_queries(engine, day_start, args.repeat, args.seed + 1)
@@ -359,7 +376,9 @@ def main() -> None:
     print(f"figures written to {written}")
     queries = figures["queries"]
     print(
-        f"patterns hour {max(figures['hours_s']):.1f} s  day {figures['day_s']:.0f} s  "
+        f"patterns hour {max(figures['hours_s']):.1f} s  "
+        f"(sector {max(figures['sector_hours_s']):.1f} s)  "
+        f"sector day {figures['sector_day_s']:.0f} s  "
         f"traffic p95 {queries['traffic']['p95_ms']:.1f} ms  "
         f"forecast p95 {queries['forecast']['p95_ms']:.1f} ms  "
         f"forecast-cpu {max(figures['forecast']['cpu_s']):.2f} s"

@@ -148,10 +148,10 @@ def _covered(spans: list[tuple[datetime, datetime]], start: datetime, end: datet
 
 
 def anchors(start: datetime, end: datetime) -> Iterator[pd.Timestamp]:
-    """Every 15-minute boundary from one bucket after `start` while its horizon ends by
-    `end`."""
+    """Every 15-minute boundary from one bucket after `start` while a bucket ahead of it
+    still ends by `end` (buckets past `end` are not scored)."""
     anchor = pd.Timestamp(start).ceil(BUCKET) + BUCKET
-    while anchor + HORIZON <= pd.Timestamp(end):
+    while anchor + BUCKET <= pd.Timestamp(end):
         yield anchor
         anchor += BUCKET
 
@@ -161,16 +161,22 @@ def backtest(
     times: list[datetime],
     *,
     max_gap: timedelta = DEFAULT_MAX_GAP,
+    score_from: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """Score the forecasters over the window of the snapshot `times`."""
+    """Score the forecasters over the window of the snapshot `times` (anchors from
+    `score_from` only, when given: the history before it still counts)."""
     if len(times) < 2:
         raise ValueError("the window holds fewer than two snapshots")
     start, end = pd.Timestamp(times[0]).floor(BUCKET), pd.Timestamp(times[-1]).ceil(BUCKET)
     spans = observed_spans(times, max_gap)
     actual = pd.concat([f.actuals(start, end) for f in forecasters], ignore_index=True)
     targets = actual[["target_kind", "target_id", "metric"]].drop_duplicates()
-    moments = list(anchors(start, end))
+    moments = [
+        anchor
+        for anchor in anchors(start, end)
+        if score_from is None or anchor >= pd.Timestamp(score_from)
+    ]
     errors, baseline = [], []
     for number, anchor in enumerate(moments, start=1):
         if progress:
@@ -200,7 +206,7 @@ def _score(anchor, forecast, actual, targets, spans):
         anchor + BUCKET * k
         for k in range(int(HORIZON / BUCKET))
         if _covered(spans, anchor + BUCKET * k, anchor + BUCKET * (k + 1))
-    ]
+    ]  # past the recording's end, no span covers a bucket
     if not buckets:
         return None
     grid = targets.merge(pd.DataFrame({"bucket_start": buckets}), how="cross")

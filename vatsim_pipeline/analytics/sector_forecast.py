@@ -226,6 +226,12 @@ def history_expectation(history: pd.DataFrame, now: pd.Timestamp) -> pd.DataFram
     return pd.concat(frames, ignore_index=True)
 
 
+def bucket_leads(now: pd.Timestamp) -> list[float]:
+    """Minutes from `now` to the middle of each bucket of the horizon."""
+    starts = bucket_starts(now)
+    return [(start - now).total_seconds() / 60 + BUCKET.total_seconds() / 120 for start in starts]
+
+
 def connect_share(delays: pd.Series, leads: Sequence[float]) -> pd.Series:
     """Share of entries made by flights connected less than each lead (minutes) before
     the entry, from the delays (minutes from connecting to entering) of recent entries."""
@@ -240,16 +246,10 @@ def sector_forecast(
 ) -> pd.DataFrame:
     """The forecast frame of every sector with expected entries in the next two hours."""
     starts = bucket_starts(inputs.now)
-    lead0 = (starts[0] - inputs.now).total_seconds() / 60
-    leads = [lead0 + (index + 0.5) * BUCKET.total_seconds() / 60 for index in range(len(starts))]
-    share = (
-        connect_share(pd.Series(dtype=float), leads)
-        if inputs.connect_share.empty
-        else inputs.connect_share
-    )
-    share = (
-        share.reindex(leads, method="nearest") if not share.index.equals(pd.Index(leads)) else share
-    )
+    leads = bucket_leads(inputs.now)
+    share = connect_share(pd.Series(dtype=float), leads)  # without recent entries: all new
+    if not inputs.connect_share.empty:
+        share = inputs.connect_share.reindex(leads, method="nearest")
     projected = projected_entries(inputs, locate, parents)
     expected = history_expectation(inputs.history, inputs.now)
     scale = float(np.clip(inputs.activity_scale, *SCALE_LIMITS))

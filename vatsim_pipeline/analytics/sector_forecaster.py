@@ -17,6 +17,7 @@ from vatsim_pipeline.analytics.sector_forecast import (
     WEEKS_BACK,
     ForecastInputs,
     Locator,
+    bucket_leads,
     connect_share,
     sector_forecast,
 )
@@ -74,9 +75,7 @@ def forecast_at(
         flights_at(connection, observed) if observed is not None else flights_at(connection, now)
     )
     history = read_history(history_times(now))
-    starts = bucket_starts(now)
-    lead0 = (starts[0] - now).total_seconds() / 60
-    leads = [lead0 + (i + 0.5) * BUCKET.total_seconds() / 60 for i in range(len(starts))]
+    leads = bucket_leads(now)
     delays = entry_delays(connection, (now - DELAY_WINDOW).to_pydatetime(), now.to_pydatetime())
     inputs = ForecastInputs(
         now=now,

@@ -86,10 +86,7 @@ class OneLineFormatter(logging.Formatter):
             for part in (meta.get("job_name"), (meta.get("run_id") or "")[:8], meta.get("step_key"))
             if part
         )
-        return (
-            f"{self.formatTime(record, self.datefmt)} {where} {level} "
-            f"{_first_line(message)}"
-        )
+        return f"{self.formatTime(record, self.datefmt)} {where} {level} {_first_line(message)}"
 
 
 class _Threshold(logging.Filter):

@@ -92,9 +92,7 @@ def _airport_line(airport: Airport, ids: dict[Fir, str]) -> str:
         for fir in FIRS
     )
     fir = next((fir_id for miles, fir_id in around if miles <= _radius(fir_id, ids)), "")
-    return (
-        f"{airport.icao}|{airport.name}|{airport.latitude}|{airport.longitude}|{iata}|{fir}|0"
-    )
+    return f"{airport.icao}|{airport.name}|{airport.latitude}|{airport.longitude}|{iata}|{fir}|0"
 
 
 def _radius(fir_id: str, ids: dict[Fir, str]) -> float:

@@ -9,15 +9,13 @@ from functools import cache
 
 from sqlalchemy import Engine
 
-from vatsim_pipeline.feed.parse import parse_data_feed
 from vatsim_pipeline.feed.simulator import Simulator
 from vatsim_pipeline.sectors.airports import read_airports
 from vatsim_pipeline.sectors.boundaries import Sector
 from vatsim_pipeline.storage.airport_storage import replace_airports
-from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
+from vatsim_pipeline.storage.occupancy_writes import SectorSet
 from vatsim_pipeline.storage.sector_writes import replace_sectors
-from vatsim_pipeline.storage.sessions import end_sessions
-from vatsim_pipeline.storage.writes import write_snapshot
+from vatsim_pipeline.storage.simulated_history import store_simulated
 from vatsim_pipeline_tests.shared_data import shared_data
 from vatsim_pipeline_tests.storage.reads_support import real_sectors
 
@@ -46,13 +44,4 @@ def simulate_into(
     simulator = Simulator(
         pilots=pilots, controllers=controllers, seed=seed, start=start, daily_rhythm=True
     )
-    times = []
-    for _ in range(int(hours * 3600 / step_s)):
-        simulator.step(step_s)
-        _, data, _ = simulator.render()
-        snapshot = parse_data_feed(data)
-        write_snapshot(engine, snapshot)
-        update_occupancy(engine, snapshot.update_timestamp, sector_set)
-        end_sessions(engine, 120.0)
-        times.append(snapshot.update_timestamp)
-    return times
+    return store_simulated(engine, simulator, int(hours * 3600 / step_s), step_s, sector_set)

@@ -48,10 +48,11 @@ def test_scoring_skips_gaps_and_a_perfect_forecast_scores_zero() -> None:
         }
     )
     whole = backtest([Known(actual)], every_minute)
-    # Anchors 06:15 to 07:00: each with two hours ahead inside the three recorded.
-    assert (whole.mae, whole.anchors, whole.scored) == (0.0, 4, 4 * 8)
+    # Anchors 06:15 to 08:45: up to 07:00 with two hours ahead, then fewer buckets.
+    assert (whole.mae, whole.anchors, whole.scored) == (0.0, 11, 4 * 8 + 7 + 6 + 5 + 4 + 3 + 2 + 1)
     assert whole.persistence_mae > 0
     gapped = backtest([Known(actual)], gap)
-    # Every anchor still sees the quarter before it; the three buckets from 07:00 to
-    # 07:45 (07:00-07:40 unrecorded) lie in every horizon and are never scored.
-    assert gapped.anchors == 4 and gapped.scored == whole.scored - 4 * 3
+    # 07:00-07:40 unrecorded: the anchors 07:15 to 07:45 lack the quarter before them,
+    # and the buckets 07:00 to 07:45 are never scored (three in each of the first four
+    # horizons).
+    assert (gapped.anchors, gapped.scored) == (8, 4 * 5 + 4 + 3 + 2 + 1)
