@@ -22,6 +22,7 @@ from vatsim_pipeline.defs.health_assets import (
 from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.io import LandedSnapshotIOManager
+from vatsim_pipeline.defs.landing_check import landing_writable
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.pattern_assets import sector_coverage, sector_load
@@ -40,7 +41,11 @@ from vatsim_pipeline.defs.session_assets import (
     session_lifecycle_job,
 )
 from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
+from vatsim_pipeline.root_logger import keep_root_logger_quiet
 from vatsim_pipeline.settings import Settings
+
+# Code servers and run workers load this module; see `root_logger` for why.
+keep_root_logger_quiet()
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
@@ -63,7 +68,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             *AIRPORT_PATTERN_ASSETS,
             airport_forecast,
         ],
-        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS, active_anomalies],
+        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS, active_anomalies, landing_writable],
         jobs=[
             ingest_job,
             pipeline_health_job,

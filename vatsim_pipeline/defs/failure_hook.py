@@ -8,17 +8,10 @@ event with metadata in the run's event log (the reports count them).
 from dagster import HookContext, failure_hook
 from dagster._core.events import EngineEventData
 
-from vatsim_pipeline.defs.tags import (
-    ERROR_CATEGORY_TAG,
-    ERROR_MESSAGE_TAG,
-    ERROR_RETRYABLE_TAG,
-    ERROR_SERVICE_TAG,
-    ERROR_SEVERITY_TAG,
-    UPDATE_TIMESTAMP_TAG,
-)
-from vatsim_pipeline.resilience.errors import Classification, classify
+from vatsim_pipeline.defs.tags import UPDATE_TIMESTAMP_TAG
+from vatsim_pipeline.resilience.errors import classify
+from vatsim_pipeline.resilience.run_tags import error_tags
 
-MAX_TAG_MESSAGE = 200
 SERVICE_OF_STEP = {
     "landed_snapshot": "feed",
     "snapshot_tables": "database",
@@ -27,17 +20,6 @@ SERVICE_OF_STEP = {
     "sectors": "sectors",
 }
 CLASSIFIED_EVENT = "vatsim failure classified"
-
-
-def error_tags(classification: Classification) -> dict[str, str]:
-    """The run tags that carry a classification."""
-    return {
-        ERROR_CATEGORY_TAG: classification.category.value,
-        ERROR_SEVERITY_TAG: classification.severity.value,
-        ERROR_SERVICE_TAG: classification.service,
-        ERROR_RETRYABLE_TAG: str(classification.retryable).lower(),
-        ERROR_MESSAGE_TAG: classification.message[:MAX_TAG_MESSAGE],
-    }
 
 
 @failure_hook(name="classify_failure")

@@ -3,13 +3,21 @@
 It ticks every 5 s, faster than the feed's 15 s updates: a 15 s sensor drifts against a
 15 s feed and skips an update now and then. The payload is on disk before the run is
 requested, and the run key is the snapshot's
-`update_timestamp`, so a repeated request is dropped by Dagster. Two circuit breakers,
-kept in the cursor, protect the services: `feed` (the fetch) and `database` (ingest runs
-that failed on the database). While the feed's breaker is open the sensor does not call
-the feed; while the database's is open it keeps landing payloads but requests no runs,
-then one probe run, then every pending payload once the probe succeeds. While no new
-update lands for a minute it reports the `newest_snapshot_fresh` check failed, with its
-reason (see `table_checks.stale_feed_evaluation`): red in the UI, not a grey skip.
+`update_timestamp`, so a repeated request is dropped by Dagster. Three circuit breakers,
+kept in the cursor, protect the services: `feed` (the fetch), `landing` (writing the
+landing folder) and `database` (ingest runs that failed on the database or on Dagster's
+own storage). While the feed's or the landing's breaker is open the sensor does not
+call the feed; while the database's is open it keeps landing payloads but requests no
+runs, then one probe run, then every pending payload once the probe succeeds.
+
+An update that cannot be landed (a folder that refuses writes, a full disk) is a
+classified `resource` failure: the skip reason says what and where, and the sensor
+reports the `landing_writable` check failed (red in the UI, counted by the reports).
+A snapshot whose transceivers feed stayed broken is landed without radios, and its run
+is told why (`transceivers_missing`), so the stored snapshot says its radios are missing.
+While no new update lands for a minute it reports the `newest_snapshot_fresh` check
+failed, with its reason (see `table_checks.stale_feed_evaluation`): red in the UI, not a
+grey skip.
 """
 
 import os
@@ -17,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dagster import (
+    AssetCheckEvaluation,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -27,6 +36,7 @@ from dagster import (
 )
 
 from vatsim_pipeline.defs.ingest_job import ingest_job, ingest_run_config, ingest_tags
+from vatsim_pipeline.defs.landing_check import failed_landing, landing_failure, landing_works
 from vatsim_pipeline.defs.resources import FeedResource, LandingResource
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
 from vatsim_pipeline.defs.table_checks import stale_feed_evaluation
@@ -43,6 +53,7 @@ from vatsim_pipeline.resilience.breaker import (
     record_failure,
     record_success,
 )
+from vatsim_pipeline.resilience.errors import DAGSTER_STORAGE
 
 # Dagster's sensor daemon evaluates sensors once per loop of 5 s, and runs a sensor only
 # when `minimum_interval_seconds` have passed since its previous tick *ended*. A fetching
@@ -57,6 +68,10 @@ FEED_PERIOD_S = float(os.environ.get("VATSIM_FEED_PERIOD_S", "15"))
 FUTURE_TOLERANCE = timedelta(minutes=5)
 FEED = "feed"
 DATABASE = "database"
+LANDING = "landing"
+# Failed runs that count against the database breaker, by their classified service.
+DATABASE_SERVICES = (DATABASE, DAGSTER_STORAGE)
+RADIOS_NOT_LANDED = "no transceivers payload was landed with this snapshot"
 RUN_OUTCOMES_PER_TICK = 200
 
 
@@ -74,8 +89,9 @@ def vatsim_feed_sensor(
     config = config_from_env(os.environ)
     cursor = FeedCursor.parse(context.cursor)
     _observe_run_outcomes(context, cursor, config)
-    notes = [_fetch_and_land(context, cursor, feed, landing, now, config)]
-    run_requests, note = _request_runs(cursor, landing.path(), now, config)
+    tick = _Tick()
+    notes = [_fetch_and_land(context, cursor, feed, landing, now, config, tick)]
+    run_requests, note = _request_runs(cursor, landing.path(), now, config, tick)
     notes.append(note)
     reason = "; ".join(n for n in notes if n)
     if run_requests and reason:
@@ -91,8 +107,16 @@ def vatsim_feed_sensor(
         run_requests=run_requests,
         skip_reason=None if run_requests else reason or "nothing to do",
         cursor=cursor.dump(),
-        asset_events=[stale] if stale else [],
+        asset_events=[*tick.checks, *([stale] if stale else [])],
     )
+
+
+class _Tick:
+    """What one tick learnt on the way: why radios are missing, and check results."""
+
+    def __init__(self) -> None:
+        self.radios_missing: dict[datetime, str] = {}
+        self.checks: list[AssetCheckEvaluation] = []
 
 
 def _observe_run_outcomes(
@@ -114,7 +138,7 @@ def _observe_run_outcomes(
         run = record.dagster_run
         if run.status == DagsterRunStatus.SUCCESS:
             state = record_success(state, record.update_timestamp)
-        elif run.tags.get(ERROR_SERVICE_TAG) == DATABASE:
+        elif run.tags.get(ERROR_SERVICE_TAG) in DATABASE_SERVICES:
             state = record_failure(
                 state,
                 record.update_timestamp,
@@ -132,14 +156,19 @@ def _fetch_and_land(
     landing: LandingResource,
     now: datetime,
     config: BreakerConfig,
+    tick: _Tick,
 ) -> str | None:
-    """Fetch the feeds (unless the breaker says not to) and land a new update.
+    """Fetch the feeds (unless a breaker says not to) and land a new update.
 
     Returns why nothing new was landed, or None when an update was landed.
     """
     expected = _next_update_expected(cursor)
     if expected is not None and now < expected:
         return f"next feed update expected after {expected:%H:%M:%S}Z; not fetching yet"
+    landing_allowed, landing_state = allow(cursor.breakers.state(LANDING), now, config)
+    cursor.breakers = cursor.breakers.with_state(LANDING, landing_state)
+    if not landing_allowed:
+        return describe(LANDING, landing_state, now)
     allowed, state = allow(cursor.breakers.state(FEED), now, config)
     if not allowed:
         cursor.breakers = cursor.breakers.with_state(FEED, state)
@@ -163,14 +192,47 @@ def _fetch_and_land(
     newest = cursor.last_landed or cursor.last_requested
     if newest is not None and feeds.update_timestamp <= newest:
         return f"no new update: {feeds.data_url} still at {stamp}"
-    land(landing.path(), feeds.update_timestamp, feeds.data, feeds.transceivers, feeds.fetched_at)
+    try:
+        land(
+            landing.path(), feeds.update_timestamp, feeds.data, feeds.transceivers, feeds.fetched_at
+        )
+    except OSError as error:
+        return _landing_failed(cursor, landing, stamp, error, now, config, tick)
+    if landing_state.consecutive_failures:
+        tick.checks.append(landing_works(str(landing.path())))
+    cursor.breakers = cursor.breakers.with_state(LANDING, record_success(landing_state, now))
     cursor.last_new_seen_at = now
     if feeds.transceivers_error:
+        tick.radios_missing[feeds.update_timestamp] = feeds.transceivers_error
         context.log.warning(f"snapshot {stamp} landed without radios: {feeds.transceivers_error}")
     if cursor.last_requested is None:
         cursor.last_requested = feeds.update_timestamp - timedelta(microseconds=1)
     cursor.last_landed = feeds.update_timestamp
     return None
+
+
+def _landing_failed(
+    cursor: FeedCursor,
+    landing: LandingResource,
+    stamp: str,
+    error: OSError,
+    now: datetime,
+    config: BreakerConfig,
+    tick: _Tick,
+) -> str:
+    """Count a landing failure against its breaker, report the check failed, and say why."""
+    failure = landing_failure(error)
+    where = str(landing.path())
+    tick.checks.append(failed_landing(failure, where, stamp))
+    reason = (
+        f"cannot land update {stamp} in {where}: {failure.message} "
+        f"({failure.category.value}, {failure.severity.value})"
+    )
+    state = record_failure(cursor.breakers.state(LANDING), now, reason, config=config)
+    cursor.breakers = cursor.breakers.with_state(LANDING, state)
+    if state.state is not CircuitState.CLOSED:
+        return describe(LANDING, state, now)
+    return reason
 
 
 def _next_update_expected(cursor: FeedCursor) -> datetime | None:
@@ -187,7 +249,7 @@ def _next_update_expected(cursor: FeedCursor) -> datetime | None:
 
 
 def _request_runs(
-    cursor: FeedCursor, landing_dir: Path, now: datetime, config: BreakerConfig
+    cursor: FeedCursor, landing_dir: Path, now: datetime, config: BreakerConfig, tick: _Tick
 ) -> tuple[list[RunRequest], str | None]:
     """One run per landed payload not yet requested, as far as the database breaker allows.
 
@@ -206,12 +268,22 @@ def _request_runs(
     if state.state is CircuitState.HALF_OPEN:
         pending = pending[:1]
     cursor.last_requested = pending[-1].update_timestamp
-    return [_run_request(landed) for landed in pending], None
+    return [_run_request(landed, tick) for landed in pending], None
 
 
-def _run_request(landed: LandedFile) -> RunRequest:
+def _run_request(landed: LandedFile, tick: _Tick) -> RunRequest:
+    """The run of one landed payload; without its radios, it is told why they are missing
+    (this tick's fetch knows the reason; a payload left by a crashed tick does not)."""
+    missing = None
+    if landed.transceivers_path is None:
+        missing = tick.radios_missing.get(landed.update_timestamp, RADIOS_NOT_LANDED)
     return RunRequest(
         run_key=landed.update_timestamp.isoformat(),
-        run_config=ingest_run_config(landed.data_path, landed.transceivers_path),
+        run_config=ingest_run_config(
+            landed.data_path,
+            landed.transceivers_path,
+            fetched_at=landed.fetched_at,
+            transceivers_missing=missing,
+        ),
         tags=ingest_tags(landed.update_timestamp),
     )

@@ -3,12 +3,24 @@
 The tables are one multi-asset because they are written in one transaction: a snapshot
 is stored whole or not at all, and each table still gets its own materialization with
 its own metadata, so the UI plots rows per table over time.
+
+`fetched_at` comes with the payload: from the run config (the sensor's requests carry
+it), else from the data file's modification time, which landing sets to the fetch time
+(so a replay or a later run of a landed file keeps it; for a recorded file given to
+`ingest` it is when that file was saved). A snapshot whose transceivers feed stayed
+broken is stored with `transceivers_missing` set and its `radios_complete` check fails
+with a WARN on `transceivers`, in the same step as its materialization.
 """
 
 import time
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetSpec,
@@ -26,7 +38,7 @@ from vatsim_pipeline.dashboard.link import dashboard_url
 from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
-from vatsim_pipeline.feed.landing import LandedSnapshot, land, read_payload, sha256_of
+from vatsim_pipeline.feed.landing import LandedSnapshot, land, modified_at, read_payload, sha256_of
 from vatsim_pipeline.feed.parse import PayloadError, parse_data_feed, parse_transceivers
 from vatsim_pipeline.resilience.retry import (
     database_retry_policy,
@@ -50,6 +62,12 @@ SECTION_OF_TABLE = {
     "transceivers": ("transceivers",),
     "prefiles": ("prefiles",),
 }
+RADIOS_CHECK = AssetCheckSpec(
+    "radios_complete",
+    asset="transceivers",
+    description="Fails (WARN) when the snapshot was stored without its radios because its "
+    "transceivers feed stayed broken through the update's retries.",
+)
 
 
 class SnapshotConfig(Config):
@@ -60,6 +78,15 @@ class SnapshotConfig(Config):
     )
     transceivers_path: str | None = Field(
         default=None, description="transceivers-data.json fetched with it, if any."
+    )
+    fetched_at: str | None = Field(
+        default=None,
+        description="When the payload was fetched (ISO); default: the data file's "
+        "modification time, which landing sets to it.",
+    )
+    transceivers_missing: str | None = Field(
+        default=None,
+        description="Why the radios are missing: the transceivers feed stayed broken.",
     )
 
 
@@ -91,6 +118,12 @@ def _describe_landed(config: SnapshotConfig) -> LandedSnapshot:
             str(Path(config.transceivers_path).resolve()) if config.transceivers_path else None
         ),
         transceivers_sha256=sha256_of(transceivers) if transceivers is not None else None,
+        fetched_at=(
+            datetime.fromisoformat(config.fetched_at)
+            if config.fetched_at
+            else modified_at(config.data_path)
+        ),
+        transceivers_missing=None if transceivers is not None else config.transceivers_missing,
     )
 
 
@@ -122,6 +155,8 @@ def landed_snapshot(
             feeds.transceivers,
             fetched_at=feeds.fetched_at,
         )
+        if feeds.transceivers_error:
+            landed = replace(landed, transceivers_missing=feeds.transceivers_error)
         source = feeds.data_url
     context.log.info(f"snapshot {landed.update_timestamp.isoformat()} from {source}")
     return Output(
@@ -131,6 +166,7 @@ def landed_snapshot(
             "data_path": MetadataValue.path(landed.data_path),
             "transceivers_path": MetadataValue.path(landed.transceivers_path or ""),
             "data_sha256": landed.data_sha256,
+            "fetched_at": landed.fetched_at.isoformat() if landed.fetched_at else "",
             "source": source,
         },
     )
@@ -148,6 +184,7 @@ def landed_snapshot(
         for name, description in TABLE_DESCRIPTIONS.items()
     ],
     ins={"landed": AssetIn("landed_snapshot")},
+    check_specs=[RADIOS_CHECK],
     can_subset=False,
     retry_policy=database_retry_policy(),
 )
@@ -174,6 +211,7 @@ def snapshot_tables(
                 transceivers_path=landed.transceivers_path,
                 transceivers_sha256=landed.transceivers_sha256,
                 fetched_at=landed.fetched_at,
+                transceivers_missing=landed.transceivers_missing,
             ),
         )
     except Exception as error:
@@ -206,4 +244,27 @@ def snapshot_tables(
         }
         if name == "flights":
             metadata["positions_inserted"] = write.tables["flight_positions"].inserted
+        if name == "transceivers" and landed.transceivers_missing:
+            metadata["radios_missing"] = landed.transceivers_missing
         yield MaterializeResult(asset_key=name, metadata=metadata)
+    yield _radios_check(landed)
+
+
+def _radios_check(landed: LandedSnapshot) -> AssetCheckResult:
+    """WARN when the snapshot was stored without its radios because the feed broke."""
+    stamp = landed.update_timestamp.isoformat()
+    if landed.transceivers_missing:
+        return AssetCheckResult(
+            check_name=RADIOS_CHECK.name,
+            asset_key=RADIOS_CHECK.asset_key,
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            description=f"snapshot {stamp} stored without radios: {landed.transceivers_missing}",
+            metadata={"update_timestamp": stamp, "reason": landed.transceivers_missing},
+        )
+    return AssetCheckResult(
+        check_name=RADIOS_CHECK.name,
+        asset_key=RADIOS_CHECK.asset_key,
+        passed=True,
+        metadata={"update_timestamp": stamp},
+    )

@@ -2,12 +2,18 @@
 
 `status.json` lists mirrors of each feed; the client tries them in order and remembers
 the one that answered. The transceivers feed is fetched with the data feed, at the same
-moment, because it has no timestamp of its own and is paired with that snapshot.
+moment, because it has no timestamp of its own and is paired with that snapshot. Both
+payloads are parsed as JSON in full before they are handed on: a body cut short is
+never landed. A broken transceivers feed is fetched again a few times within the same
+update (it cannot be fetched later: by then it belongs to the next one); when it stays
+broken the snapshot goes on without radios and `transceivers_error` says why.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,6 +31,10 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 USER_AGENT = "vatsim-pipeline/0.1 (+https://github.com/vatsim-pipeline)"
+# Attempts at the transceivers feed per update, each trying every mirror, with a pause
+# (doubling) between them: at most 1.5 s of waiting, well inside the 15 s update period.
+TRANSCEIVERS_ATTEMPTS = 3
+TRANSCEIVERS_PAUSE_S = 0.5
 UPDATE_TIMESTAMP = re.compile(rb'"update_timestamp"\s*:\s*"([^"]{10,40})"')
 
 
@@ -134,12 +144,18 @@ class FeedClient:
         self._urls = urls
         return urls
 
-    def _first_answer(self, service: str, urls: list[str]) -> tuple[str, bytes, list]:
+    def _first_answer(
+        self, service: str, urls: list[str], check: Callable[[bytes], object] | None = None
+    ) -> tuple[str, bytes, list]:
+        """The first mirror's answer that `check` (raising `ValueError`) accepts."""
         attempts: list[tuple[str, str]] = []
         retry_after = None
         for url in urls:
             try:
-                return url, self._get(url), attempts
+                body = self._get(url)
+                if check is not None:
+                    check(body)
+                return url, body, attempts
             except (requests.RequestException, ValueError) as error:
                 attempts.append((url, _describe(error)))
                 if isinstance(error, requests.HTTPError):
@@ -168,13 +184,32 @@ class FeedClient:
             attempts=attempts,
         )
         if urls.transceivers:
+            self._fetch_transceivers(urls.transceivers, feeds)
+        else:
+            feeds.transceivers_error = f"{self.status_url} lists no transceivers feed"
+        return feeds
+
+    def _fetch_transceivers(self, urls: list[str], feeds: FetchedFeeds) -> None:
+        """Fill in the transceivers payload, a complete JSON list, or why there is none."""
+        error: FeedUnavailable | None = None
+        for attempt in range(TRANSCEIVERS_ATTEMPTS):
+            if attempt:
+                time.sleep(TRANSCEIVERS_PAUSE_S * 2 ** (attempt - 1))
             try:
                 feeds.transceivers_url, feeds.transceivers, _ = self._first_answer(
-                    "transceivers_feed", urls.transceivers
+                    "transceivers_feed", urls, _transceivers_list
                 )
-            except FeedUnavailable as error:
-                feeds.transceivers_error = str(error)
-        return feeds
+                feeds.transceivers_error = None
+                return
+            except FeedUnavailable as failed:
+                error = failed
+        feeds.transceivers_error = f"{error} after {TRANSCEIVERS_ATTEMPTS} attempts"
+
+
+def _transceivers_list(body: bytes) -> None:
+    """Refuse a transceivers payload that is not one complete JSON list."""
+    if not isinstance(load_json(body, "transceivers feed"), list):
+        raise PayloadError("transceivers feed is not a JSON list")
 
 
 def _describe(error: Exception) -> str:

@@ -2,7 +2,8 @@
 
 Each write goes to a temporary file in the same directory, is flushed to disk, then
 renamed into place, so a reader never sees half a payload and a crash leaves either the
-whole file or none.
+whole file or none. A landed file's modification time is the moment it was fetched, so
+that `fetched_at` survives with the file (a run requested later, a replay).
 
 Payloads land compressed with zstd (`.json.zst`, level 12, with a frame checksum so that
 a damaged file is refused, not half-read). Measured (docs/performance.md) on a snapshot
@@ -39,6 +40,8 @@ class LandedSnapshot:
     transceivers_path: str | None = None
     transceivers_sha256: str | None = None
     fetched_at: datetime | None = None
+    # Why the radios are missing when the transceivers feed could not give them.
+    transceivers_missing: str | None = None
 
 
 def sha256_of(payload: bytes) -> str:
@@ -113,6 +116,15 @@ class LandedFile:
     update_timestamp: datetime
     data_path: str
     transceivers_path: str | None
+    fetched_at: datetime | None = None
+
+
+def modified_at(path: str | Path) -> datetime | None:
+    """A file's modification time (for a landed payload: when it was fetched)."""
+    try:
+        return datetime.fromtimestamp(Path(path).stat().st_mtime, UTC)
+    except OSError:
+        return None
 
 
 def landed_after(landing_dir: Path, after: datetime) -> list[LandedFile]:
@@ -129,12 +141,20 @@ def landed_after(landing_dir: Path, after: datetime) -> list[LandedFile]:
             when = stamp_of(path.name, DATA_PREFIX)
             if when is not None and when > after:
                 radios = path.with_name(path.name.replace(DATA_PREFIX, TRANSCEIVERS_PREFIX, 1))
-                found.append(LandedFile(when, str(path), str(radios) if radios.exists() else None))
+                found.append(
+                    LandedFile(
+                        when,
+                        str(path),
+                        str(radios) if radios.exists() else None,
+                        modified_at(path),
+                    )
+                )
     return sorted(found, key=lambda f: f.update_timestamp)
 
 
-def write_atomically(path: Path, payload: bytes) -> None:
-    """Write `payload` to `path` so that it appears whole or not at all."""
+def write_atomically(path: Path, payload: bytes, modified: datetime | None = None) -> None:
+    """Write `payload` to `path` so that it appears whole or not at all, modified at
+    `modified` when given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -142,6 +162,8 @@ def write_atomically(path: Path, payload: bytes) -> None:
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
+        if modified is not None:
+            os.utime(temporary, (modified.timestamp(), modified.timestamp()))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -155,15 +177,19 @@ def land(
     transceivers: bytes | None,
     fetched_at: datetime | None = None,
 ) -> LandedSnapshot:
-    """Land a snapshot's payloads, compressed, under `landing_dir/YYYY-MM-DD/`."""
+    """Land a snapshot's payloads, compressed, under `landing_dir/YYYY-MM-DD/`.
+
+    The transceivers go first: a data payload on disk is what the sensor requests a run
+    for, so it must not appear before its radios.
+    """
     day = landing_dir / update_timestamp.strftime("%Y-%m-%d")
     name = stamp(update_timestamp)
     data_path = day / f"{DATA_PREFIX}{name}{ZSTD_SUFFIX}"
-    write_atomically(data_path, compress(data))
     transceivers_path = None
     if transceivers is not None:
         transceivers_path = day / f"{TRANSCEIVERS_PREFIX}{name}{ZSTD_SUFFIX}"
-        write_atomically(transceivers_path, compress(transceivers))
+        write_atomically(transceivers_path, compress(transceivers), fetched_at)
+    write_atomically(data_path, compress(data), fetched_at)
     return LandedSnapshot(
         update_timestamp=update_timestamp,
         data_path=str(data_path),
@@ -172,3 +198,14 @@ def land(
         transceivers_sha256=sha256_of(transceivers) if transceivers is not None else None,
         fetched_at=fetched_at,
     )
+
+
+PROBE_NAME = ".write-probe"
+
+
+def probe(landing_dir: Path) -> None:
+    """Write and remove a small file in `landing_dir`; raises the `OSError` of a folder
+    that cannot take a payload (read-only, immutable, full)."""
+    path = landing_dir / PROBE_NAME
+    write_atomically(path, b"probe\n")
+    path.unlink()

@@ -15,21 +15,33 @@ takes as Dagster's interrupt: the run ends CANCELED) and run monitoring can tell
 worker from a running one, from any process on the machine. When a file of a preloaded
 package changes, the next launch starts a fresh zygote, so a run never executes stale
 code. This module imports nothing heavy: the daemon loads it.
+
+A worker that dies before its run ends (killed, crashed) would hold its run, and the one
+ingest slot, until run monitoring noticed (its poll plus its grace: up to 24 s seen).
+The zygote, its parent, says at once how it ended; the launcher then fails the run with
+the reason ("run worker (pid N) killed by SIGKILL"), classified and tagged as the
+failure hook would, so the dead letter says what happened. A run that failed outside
+any step (Dagster's own storage lost mid-run), which no failure hook sees, is classified
+from its failure the same way. Run monitoring stays the fallback for a worker whose
+zygote is gone (a daemon restarted).
 """
 
 import hashlib
 import json
+import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import IO, Any
 
-from dagster import Array, Field
+from dagster import Array, DagsterEventType, DagsterRunStatus, Field
 from dagster._core.launcher import (
     CheckRunHealthResult,
     LaunchRunContext,
@@ -39,17 +51,40 @@ from dagster._core.launcher import (
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
+from dagster._utils.error import SerializableErrorInfo
 
 from vatsim_pipeline.launcher.zygote import READY
+from vatsim_pipeline.resilience.errors import Classification, classify, classify_error_info
+from vatsim_pipeline.resilience.run_tags import ERROR_CATEGORY_TAG, error_tags
+from vatsim_pipeline.root_logger import keep_root_logger_quiet
 
 WORKER_PID_TAG = "vatsim/worker_pid"
+LOG = logging.getLogger("dagster.daemon.WarmRunLauncher")
 ZYGOTE_MODULE = "vatsim_pipeline.launcher.zygote"
 DEFAULT_PRELOAD = ("vatsim_pipeline.definitions",)
 READY_TIMEOUT_S = 120.0
+# How long to keep trying to settle a dead worker's run while the storage is away.
+SETTLE_WITHIN_S = 120.0
+SETTLE_PAUSE_S = 2.0
 
 
 class WorkerLaunchError(RuntimeError):
     """The zygote could not start or fork a worker; the run is marked failed by Dagster."""
+
+
+class RunWorkerDied(RuntimeError):
+    """A run worker ended before its run did; the message says how."""
+
+
+def death_of(pid: int, notice: Mapping[str, Any]) -> str:
+    """How a worker ended, from the zygote's notice: "run worker (pid N) killed by SIGKILL"."""
+    if "signal" in notice:
+        try:
+            name = signal.Signals(notice["signal"]).name
+        except ValueError:
+            name = f"signal {notice['signal']}"
+        return f"run worker (pid {pid}) killed by {name}"
+    return f"run worker (pid {pid}) exited with code {notice.get('code')} before finishing its run"
 
 
 def source_signature(modules: Sequence[str]) -> str:
@@ -69,10 +104,18 @@ def source_signature(modules: Sequence[str]) -> str:
 
 
 class Zygote:
-    """One running zygote process and the pipes to it."""
+    """One running zygote process and the pipes to it.
 
-    def __init__(self, modules: Sequence[str]) -> None:
+    After `ready`, a thread reads everything the zygote says: replies to `fork` go to a
+    queue, and each worker's exit goes to `on_exit(pid, notice)`.
+    """
+
+    def __init__(
+        self, modules: Sequence[str], on_exit: Callable[[int, Mapping[str, Any]], None]
+    ) -> None:
         self.modules = tuple(modules)
+        self._on_exit = on_exit
+        self._replies: queue.Queue[dict | None] = queue.Queue()
         self.signature = source_signature(self.modules)
         self.process = subprocess.Popen(
             [sys.executable, "-m", ZYGOTE_MODULE, *self.modules],
@@ -82,6 +125,10 @@ class Zygote:
             bufsize=1,
         )
         self._expect_ready()
+        self._reader = threading.Thread(
+            target=self._read, name=f"warm-zygote-{self.process.pid}", daemon=True
+        )
+        self._reader.start()
 
     @property
     def _stdout(self) -> IO[str]:
@@ -103,6 +150,21 @@ class Zygote:
                 f"exit code {self.process.poll()}): see the daemon's log for its error"
             )
 
+    def _read(self) -> None:
+        """Until the zygote exits: route replies to `fork`, report workers' exits."""
+        for line in self._stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                message = {"error": f"unexpected reply {line.strip()!r}"}
+            if isinstance(message, dict) and "exited" in message:
+                self._on_exit(int(message["exited"]), message)
+            else:
+                self._replies.put(message if isinstance(message, dict) else {})
+        self._replies.put(None)
+        self.process.wait()
+        self._stdout.close()
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
@@ -112,21 +174,29 @@ class Zygote:
         try:
             self.process.stdin.write(execute_run_args + "\n")
             self.process.stdin.flush()
-            line = self._stdout.readline()
+            reply = self._replies.get(timeout=READY_TIMEOUT_S)
         except OSError as error:
             raise WorkerLaunchError(f"warm run worker process is gone: {error}") from error
-        if not line:
+        except queue.Empty:
+            raise WorkerLaunchError("warm run worker process did not answer") from None
+        if reply is None:
             raise WorkerLaunchError(
                 f"warm run worker process exited (code {self.process.poll()}) "
                 "before forking the run"
             )
-        reply = json.loads(line)
         if "pid" not in reply:
-            raise WorkerLaunchError(reply.get("error", f"unexpected reply {line!r}"))
+            raise WorkerLaunchError(reply.get("error", f"unexpected reply {reply!r}"))
         return int(reply["pid"])
 
+    def retire(self, wait_s: float = 0.0) -> None:
+        """Close stdin: the zygote forks no more, and exits once its workers have ended
+        (reporting them until then). Waits up to `wait_s` for that; never kills it."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
+        self._reader.join(wait_s)
+
     def close(self) -> None:
-        """Close stdin (the zygote exits; its workers finish their runs) and wait."""
+        """Stop a zygote that never became ready."""
         if self.process.stdin is not None and not self.process.stdin.closed:
             self.process.stdin.close()
         try:
@@ -166,6 +236,8 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         self._modules = tuple(preload_modules)
         self._zygote: Zygote | None = None
         self._lock = threading.Lock()
+        self._runs_by_worker: dict[int, str] = {}
+        keep_root_logger_quiet()
         super().__init__()
 
     @property
@@ -199,10 +271,10 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         if zygote is not None and (
             not zygote.alive() or zygote.signature != source_signature(self._modules)
         ):
-            zygote.close()
+            zygote.retire()
             zygote = None
         if zygote is None:
-            zygote = self._zygote = Zygote(self._modules)
+            zygote = self._zygote = Zygote(self._modules, self._worker_exited)
         return zygote
 
     def launch_run(self, context: LaunchRunContext) -> None:
@@ -217,12 +289,64 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         with self._lock:
             zygote = self._warm_zygote()
             pid = zygote.fork(serialize_value(args))
+            self._runs_by_worker[pid] = run.run_id
         self._instance.add_run_tags(run.run_id, {WORKER_PID_TAG: str(pid)})
         self._instance.report_engine_event(
             f"Forked run worker (pid: {pid}) from warm process (pid: {zygote.process.pid}).",
             run,
             cls=self.__class__,
         )
+
+    def _worker_exited(self, pid: int, notice: Mapping[str, Any]) -> None:
+        """Settle the run of a worker that ended, off the reader thread (which carries the
+        replies to `fork`), retrying while Dagster's storage does not answer."""
+        threading.Thread(
+            target=self._settle_retrying, args=(pid, notice), name=f"settle-{pid}", daemon=True
+        ).start()
+
+    def _settle_retrying(self, pid: int, notice: Mapping[str, Any]) -> None:
+        deadline = time.monotonic() + SETTLE_WITHIN_S
+        while True:
+            try:
+                self._settle(pid, notice)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    # Run monitoring is the fallback for this one.
+                    LOG.exception("could not settle the run of worker %s", pid)
+                    return
+                time.sleep(SETTLE_PAUSE_S)
+
+    def _settle(self, pid: int, notice: Mapping[str, Any]) -> None:
+        """A run whose worker ended before it fails now, with the reason, classified. A
+        run that failed outside any step (Dagster's storage lost mid-run: no step, so no
+        failure hook) is classified from its own failure."""
+        with self._lock:
+            run_id = self._runs_by_worker.get(pid)
+        run = self._instance.get_run_by_id(run_id) if run_id else None
+        if run is not None and not run.is_finished:
+            reason = death_of(pid, notice)
+            self._instance.add_run_tags(run.run_id, error_tags(classify(RunWorkerDied(reason))))
+            self._instance.report_run_failed(run, f"{reason}; the run did not finish")
+        elif (
+            run is not None
+            and run.status == DagsterRunStatus.FAILURE
+            and ERROR_CATEGORY_TAG not in run.tags
+        ):
+            self._instance.add_run_tags(run.run_id, error_tags(self._run_failure(run.run_id)))
+        with self._lock:
+            self._runs_by_worker.pop(pid, None)
+
+    def _run_failure(self, run_id: str) -> Classification:
+        """The classification of a run's own failure, from its `RUN_FAILURE` event."""
+        records = self._instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.RUN_FAILURE
+        ).records
+        event = records[-1].event_log_entry.dagster_event if records else None
+        error = getattr(getattr(event, "event_specific_data", None), "error", None)
+        if error is None:
+            error = SerializableErrorInfo(getattr(event, "message", None) or "", [], None)
+        return classify_error_info(error)
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
@@ -258,9 +382,9 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
 
     def dispose(self) -> None:
         with self._lock:
-            if self._zygote is not None:
-                self._zygote.close()
-                self._zygote = None
+            zygote, self._zygote = self._zygote, None
+        if zygote is not None:
+            zygote.retire(wait_s=10)
 
 
 def _worker_pid(run: DagsterRun) -> int | None:

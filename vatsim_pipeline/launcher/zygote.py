@@ -8,8 +8,11 @@ holds every module and runs exactly what `dagster api execute_run` runs.
 
 Protocol, one line each way on stdin/stdout: the launcher writes a serialized
 `ExecuteRunArgs`; the zygote answers `{"pid": <worker pid>}` (or `{"error": ...}`).
-It says `ready` once its imports are done, and exits when stdin closes; running
-workers finish their runs regardless.
+It says `ready` once its imports are done. As the parent of every worker it is the first
+to know when one ends: it says `{"exited": <pid>, "signal": <n>}` (killed) or
+`{"exited": <pid>, "code": <n>}`, so that the launcher can fail the run of a worker that
+died at once instead of waiting for run monitoring. When stdin closes it stops forking,
+waits for its running workers (still reporting them) and exits.
 
     python -m vatsim_pipeline.launcher.zygote vatsim_pipeline.definitions
 """
@@ -19,21 +22,33 @@ import json
 import os
 import signal
 import sys
+import time
 import traceback
 from types import FrameType
 
 READY = "ready"
+REPLIES = 1  # stdout: replies and exit notices, one `os.write` (atomic, < PIPE_BUF) each
+_workers: set[int] = set()
+
+
+def _say(message: dict) -> None:
+    os.write(REPLIES, (json.dumps(message) + "\n").encode())
 
 
 def _reap_children(_signum: int, _frame: FrameType | None) -> None:
-    """Collect every finished worker, so none lingers as a zombie."""
+    """Collect every finished worker, so none lingers as a zombie, and say how it ended."""
     while True:
         try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        _workers.discard(pid)
+        if os.WIFSIGNALED(status):
+            _say({"exited": pid, "signal": os.WTERMSIG(status)})
+        else:
+            _say({"exited": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
 def _run_worker(execute_run_args: str) -> int:
@@ -58,6 +73,7 @@ def _fork_worker(execute_run_args: str) -> int:
     # goes where the zygote's errors go), then the run, then out without cleanup that
     # belongs to the parent.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     signal.signal(signal.SIGINT, signal.default_int_handler)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -80,18 +96,24 @@ def serve(modules: list[str]) -> None:
     # Ctrl-C in a terminal reaches the whole process group; the daemon decides when the
     # zygote ends (by closing its stdin), and workers decide for their own runs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = sys.stdout
-    replies.write(READY + "\n")
-    replies.flush()
+    sys.stdout.flush()
+    os.write(REPLIES, (READY + "\n").encode())
     for line in sys.stdin:
         if not line.strip():
             continue
+        # A worker that dies at once must be known as ours before its exit is reported.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         try:
-            reply = {"pid": _fork_worker(line.strip())}
+            pid = _fork_worker(line.strip())
+            _workers.add(pid)
+            reply: dict = {"pid": pid}
         except OSError as error:
             reply = {"error": f"fork failed: {error}"}
-        replies.write(json.dumps(reply) + "\n")
-        replies.flush()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        _say(reply)
+    while _workers:
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":

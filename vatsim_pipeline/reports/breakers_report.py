@@ -13,12 +13,12 @@ from dagster import DagsterInstance
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import InstigatorState, SensorInstigatorData
 
-from vatsim_pipeline.defs.feed_sensor import DATABASE, FEED, SENSOR_INTERVAL_S
+from vatsim_pipeline.defs.feed_sensor import DATABASE, FEED, LANDING, SENSOR_INTERVAL_S
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
 from vatsim_pipeline.resilience.breaker import BreakerState, describe
 
 SENSOR_NAME = "vatsim_feed_sensor"
-SERVICES = (FEED, DATABASE)
+SERVICES = (FEED, LANDING, DATABASE)
 # A sensor that has not ticked for this long is not running, whatever its stored status:
 # the daemon is down.
 STALE_AFTER = timedelta(seconds=max(60, 4 * SENSOR_INTERVAL_S))

@@ -2,12 +2,16 @@
 
 An *error* is one failed attempt: a step attempt that Dagster retried (`STEP_UP_FOR_RETRY`,
 classified here from its stored error), a step's final failure (classified by the failure
-hook when it ran, from the stored error otherwise), or a run that failed without a failed
-step (maximum runtime exceeded, a crashed run worker). The final failures of a run that
-run monitoring stopped for outliving its maximum runtime are timeouts.
+hook when it ran, from the stored error otherwise), a run that failed without a failed
+step (maximum runtime exceeded, a crashed run worker), or an update the feed sensor could
+not land (classified by the sensor, reported as a failed `landing_writable` check). The
+final failures of a run that run monitoring stopped for outliving its maximum runtime are
+timeouts. Snapshots stored without their radios are not errors of a run; they are counted
+apart (`snapshots_without_radios`).
 
 A *failure* is what a user would count once: a step of a run that had errors, or a run
-that failed on its own. It is *recovered* when the step succeeded on a retry, or when its
+that failed on its own (a landing failure is an error, not part of the recovery rate: no
+run exists for it). It is *recovered* when the step succeeded on a retry, or when its
 failed run was made good later: a later run of the same snapshot succeeded, or a replay or
 re-execution of it (or of a replay of it) did.
 """
@@ -34,6 +38,7 @@ from dagster._utils.error import SerializableErrorInfo
 
 from vatsim_pipeline.defs.failure_hook import CLASSIFIED_EVENT, SERVICE_OF_STEP
 from vatsim_pipeline.defs.tags import REPLAY_OF_TAG, UPDATE_TIMESTAMP_TAG
+from vatsim_pipeline.reports.check_failures import LANDING_CHECK, RADIOS_CHECK, failed_checks
 from vatsim_pipeline.reports.window import Activity, Window, activity, chunks
 from vatsim_pipeline.resilience.errors import ErrorCategory, Severity, classify_error_info
 
@@ -91,6 +96,7 @@ def errors_report(
     seen = activity(instance, Window.between(since, until))
     by_run = collect_errors(instance, seen)
     errors = [error for run in by_run.values() for error in run.errors]
+    errors += landing_errors(instance, seen.window)
     failures, recovered = _recovery(instance, seen, by_run)
     categories = Counter(error.category for error in errors)
     severities = Counter(error.severity for error in errors)
@@ -106,7 +112,25 @@ def errors_report(
         "recovered_failures": recovered,
         "recovery_success_rate": round(recovered / failures, 4) if failures else None,
         "most_common_errors": _most_common(errors),
+        "snapshots_without_radios": len(failed_checks(instance, RADIOS_CHECK, seen.window)),
     }
+
+
+def landing_errors(instance: DagsterInstance, window: Window) -> list[ErrorRecord]:
+    """Updates the sensor could not land, as it classified them."""
+    return [
+        ErrorRecord(
+            run_id=failed.run_id,
+            step_key=None,
+            timestamp=failed.timestamp,
+            final=True,
+            category=failed.metadata.get("category", ErrorCategory.UNKNOWN.value),
+            severity=failed.metadata.get("severity", Severity.MEDIUM.value),
+            service=failed.metadata.get("service", "landing"),
+            message=failed.metadata.get("message", failed.description),
+        )
+        for failed in failed_checks(instance, LANDING_CHECK, window)
+    ]
 
 
 def collect_errors(instance: DagsterInstance, seen: Activity) -> dict[str, RunErrors]:

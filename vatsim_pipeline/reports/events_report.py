@@ -15,6 +15,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.dead_letters import INGEST_JOB, dead_letter_limit, list_dead_letters
+from vatsim_pipeline.reports.check_failures import LANDING_CHECK, RADIOS_CHECK, failed_checks
 from vatsim_pipeline.reports.errors_report import collect_errors
 from vatsim_pipeline.reports.window import Activity, Window, activity
 from vatsim_pipeline.resilience.errors import ErrorCategory
@@ -56,6 +57,8 @@ def events_report(
         "dead_letters": {"size": letters, "limit": limit, "over_limit": letters > limit},
         "timeouts": _timeouts(instance, seen),
         "anomaly_alerts": _alerts(engine, seen.window),
+        "snapshots_without_radios": len(failed_checks(instance, RADIOS_CHECK, seen.window)),
+        "updates_not_landed": len(failed_checks(instance, LANDING_CHECK, seen.window)),
     }
 
 

@@ -14,6 +14,14 @@ and a message, so rules read messages as well as types, and the class is re-impo
 =============  ========  =====  ========  ==================================================
 category       severity  retry  service   exceptions (first match wins, top to bottom)
 =============  ========  =====  ========  ==================================================
+database       critical  yes    dagster_  `DagsterPostgresException` ("too many retries for DB
+                                storage   connection"): Dagster's own run and event storage
+                                          is unreachable. Its service wins over the caller's.
+resource       critical  yes    run_      "run worker (pid N) killed by SIGKILL" (the warm
+                                worker    launcher saw it die; the kernel's OOM killer, or
+                                          an operator); its service wins over the caller's
+unknown        high      yes    run_      "run worker (pid N) killed by SIG…" (other signals),
+                                worker    "run worker (pid N) exited with code C"
 timeout, api,  from its  if     .service  `FeedUnavailable`, from the reasons of its attempts
 network        reasons   any              (see below the table)
 validation     high      no     feed      `PayloadError`; `json`/`orjson` `JSONDecodeError`
@@ -46,10 +54,13 @@ database       critical  yes    database  other `OperationalError`, `InterfaceEr
 database       high      no     database  any other DB-API or SQLAlchemy `DBAPIError`
 resource       critical  yes    pipeline  `MemoryError`
 timeout        high      yes    pipeline  "exceeded/exceeding maximum runtime" (run monitoring)
-resource       critical  no     landing   `OSError` ENOSPC
+resource       critical  no     landing   `OSError` ENOSPC, EDQUOT, EFBIG, EROFS (full disk,
+                                          quota, read-only file system)
 resource       critical  yes    landing   `OSError` EMFILE, ENFILE, ENOMEM
-configuration  high      no     landing   `FileNotFoundError`, `PermissionError`,
-                                          `IsADirectoryError`, `NotADirectoryError`
+resource       critical  no     landing   `PermissionError` (EACCES, EPERM: a folder made
+                                          read-only or immutable refuses writes)
+configuration  high      no     landing   `FileNotFoundError`, `IsADirectoryError`,
+                                          `NotADirectoryError`
 timeout        medium    yes    pipeline  `TimeoutError` (also `socket.timeout`)
 network        high      yes    pipeline  built-in `ConnectionError` (refused, reset, broken pipe)
 configuration  high      no     pipeline  `DagsterInvalidConfigError`, `DagsterHomeNotSetError`,
@@ -67,7 +78,9 @@ api (medium, retryable: the next discovery may list a better mirror). The whole 
 retryable when any mirror's trouble was, and takes the category of the first such mirror.
 
 A `service` given by the caller wins over the inferred one; so does the service that
-`retry.fail_fast_if_unretryable` wrote into its `Failure`.
+`retry.fail_fast_if_unretryable` wrote into its `Failure`. Two verdicts name a service
+no caller can know better: Dagster's own storage (`dagster_storage`, whatever step was
+running when it went away) and a dead run worker (`run_worker`).
 """
 
 from __future__ import annotations
@@ -97,6 +110,7 @@ IMPORTABLE = frozenset(
         "concurrent",
         "dagster",
         "dagster_shared",
+        "dagster_postgres",
         "vatsim_pipeline",
     }
 )
@@ -127,6 +141,13 @@ REFUSED_LOGIN = (
 NO_SPACE = ("no space left on device", "database or disk is full")
 SQLITE_SCHEMA = ("no such table", "no such column", "syntax error")
 SECTOR_SOURCE_ERROR = "vatsim_pipeline.sectors.boundaries.SectorSourceError"
+DAGSTER_STORAGE = "dagster_storage"
+DAGSTER_POSTGRES_ERROR = "dagster_postgres.utils.DagsterPostgresException"
+# dagster-postgres gives up on its own storage with these words.
+STORAGE_GONE = ("too many retries for db connection", "too many retries for db creation")
+RUN_WORKER = "run_worker"
+# The warm launcher's words for a run worker that died before finishing its run.
+WORKER_DIED = re.compile(r"run worker \(pid:? \d+\) (?:killed by (?P<signal>SIG\w+)|exited)")
 
 
 # Run monitoring says "Canceling due to exceeding maximum runtime of N seconds." and
@@ -170,6 +191,8 @@ class _Verdict:
     severity: Severity
     retryable: bool
     service: str
+    # The failing service is certain: it wins over the caller's guess from the step.
+    service_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,7 +240,7 @@ def _classification(verdict: _Verdict, view: _View, service: str | None) -> Clas
         category=verdict.category,
         severity=verdict.severity,
         retryable=verdict.retryable,
-        service=service or verdict.service,
+        service=verdict.service if verdict.service_known else service or verdict.service,
         message=_summary(view),
         exception_type=view.type_name,
     )
@@ -317,11 +340,32 @@ def _failfast_service(view: _View) -> str | None:
 
 
 def _verdict(view: _View) -> _Verdict | None:
-    for rule in (_feed_rule, _requests_rule, _database_rule, _system_rule, _config_rule):
+    rules = (
+        _platform_rule,
+        _feed_rule,
+        _requests_rule,
+        _database_rule,
+        _system_rule,
+        _config_rule,
+    )
+    for rule in rules:
         verdict = rule(view)
         if verdict is not None:
             return verdict
     return None
+
+
+def _platform_rule(view: _View) -> _Verdict | None:
+    """What fails under the pipeline: Dagster's own storage, a run worker's process."""
+    text = view.text.lower()
+    if view.isa(DAGSTER_POSTGRES_ERROR) or any(phrase in text for phrase in STORAGE_GONE):
+        return _Verdict(ErrorCategory.DATABASE, Severity.CRITICAL, True, DAGSTER_STORAGE, True)
+    died = WORKER_DIED.search(view.text)
+    if died is None:
+        return None
+    if died.group("signal") == "SIGKILL":
+        return _Verdict(ErrorCategory.RESOURCE, Severity.CRITICAL, True, RUN_WORKER, True)
+    return _Verdict(ErrorCategory.UNKNOWN, Severity.HIGH, True, RUN_WORKER, True)
 
 
 def _feed_rule(view: _View) -> _Verdict | None:
@@ -433,11 +477,13 @@ def _system_rule(view: _View) -> _Verdict | None:
     code = getattr(view.exc, "errno", None)
     if code is None and (match := ERRNO.match(view.text)):
         code = int(match.group(1))
-    if code == errno.ENOSPC:
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
         return _Verdict(ErrorCategory.RESOURCE, Severity.CRITICAL, False, "landing")
     if code in (errno.EMFILE, errno.ENFILE, errno.ENOMEM):
         return _Verdict(ErrorCategory.RESOURCE, Severity.CRITICAL, True, "landing")
-    if view.isa("FileNotFoundError", "PermissionError", "IsADirectoryError", "NotADirectoryError"):
+    if view.isa("PermissionError") or code in (errno.EACCES, errno.EPERM):
+        return _Verdict(ErrorCategory.RESOURCE, Severity.CRITICAL, False, "landing")
+    if view.isa("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
         return _Verdict(ErrorCategory.CONFIGURATION, Severity.HIGH, False, "landing")
     if view.isa("TimeoutError"):
         return _Verdict(ErrorCategory.TIMEOUT, Severity.MEDIUM, True, "pipeline")

@@ -105,6 +105,9 @@ feed_snapshots = Table(
     Column("data_sha256", Text),
     Column("transceivers_path", Text),
     Column("transceivers_sha256", Text),
+    # Why the radios of this snapshot are missing (its transceivers feed stayed broken);
+    # NULL when they were stored or never asked for (a recorded file alone).
+    Column("transceivers_missing", Text),
 )
 
 flights = Table(

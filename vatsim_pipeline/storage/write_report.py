@@ -28,6 +28,7 @@ class LandedFiles:
     transceivers_path: str | None = None
     transceivers_sha256: str | None = None
     fetched_at: datetime | None = None
+    transceivers_missing: str | None = None
 
 
 @dataclass

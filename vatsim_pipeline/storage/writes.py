@@ -37,6 +37,7 @@ def _feed_snapshot_row(snapshot: Snapshot, landed: LandedFiles) -> dict:
         "data_sha256": landed.data_sha256,
         "transceivers_path": landed.transceivers_path,
         "transceivers_sha256": landed.transceivers_sha256,
+        "transceivers_missing": landed.transceivers_missing,
     }
 
 

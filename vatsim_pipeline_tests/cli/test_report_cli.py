@@ -59,6 +59,7 @@ def test_report_circuit_breakers_before_the_sensor_ever_ran(vatsim_env) -> None:
     assert {name: s["state"] for name, s in report["services"].items()} == {
         "database": "CLOSED",
         "feed": "CLOSED",
+        "landing": "CLOSED",
     }
 
 

@@ -170,3 +170,11 @@ def test_the_celery_profile_builds_its_instance_without_a_broker(
         "dagster",
     )
     assert instance.storage_directory() == str(deploy_env / "storage")
+
+
+@pytest.mark.parametrize("profile", ["sqlite", "postgres"])
+def test_run_retries_are_part_of_the_recovery(profile, tmp_path, deploy_env) -> None:
+    """A run that lost Dagster's storage or its worker is run again by the daemon."""
+    config, _ = dagster_instance_config(str(_home(tmp_path, profile)))
+    assert config["run_retries"]["enabled"] is True
+    assert config["run_retries"]["max_retries"] == 2

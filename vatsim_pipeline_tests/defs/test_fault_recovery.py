@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from sqlalchemy import Engine, select, text
 
@@ -34,7 +33,6 @@ from vatsim_pipeline.storage.schema import (
     transceivers,
 )
 from vatsim_pipeline.storage.writes import write_snapshot
-from vatsim_pipeline_tests.backends import drop_postgres_database, fresh_postgres_database
 from vatsim_pipeline_tests.defs.test_feed_sensor import SensorDriver
 from vatsim_pipeline_tests.feed_server_fixture import running_feed_server
 from vatsim_pipeline_tests.shared_data import shared_data
@@ -80,19 +78,6 @@ def dump(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
             ),
             "prefiles": _sorted_rows(connection, select(*_columns(prefiles, "id"))),
         }
-
-
-@pytest.fixture
-def clean_url(database_url: str, tmp_path: Path):
-    """A second, empty database on the same backend, for the clean reference ingest."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'clean.db'}"
-        return
-    url = fresh_postgres_database()
-    try:
-        yield url
-    finally:
-        drop_postgres_database(url)
 
 
 def _clean_ingest(url: str, landing_dir: Path) -> Engine:

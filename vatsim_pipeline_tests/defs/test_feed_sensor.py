@@ -13,9 +13,8 @@ from dagster import DagsterInstance, build_sensor_context
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.resources import build_resources
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
-from vatsim_pipeline.feed.landing import land, read_payload
+from vatsim_pipeline.feed.landing import land, modified_at, read_payload
 from vatsim_pipeline.resilience.breaker import CircuitState
-from vatsim_pipeline_tests.feed_server_fixture import running_feed_server
 
 
 class SensorDriver:
@@ -33,21 +32,13 @@ class SensorDriver:
         )
         data = self.sensor.evaluate_tick(context)
         self.cursor = data.cursor or self.cursor
+        for event in data.asset_events:  # stored as the daemon stores them
+            self.instance.report_runless_asset_event(event)
         return data
 
     @property
     def state(self) -> FeedCursor:
         return FeedCursor.parse(self.cursor)
-
-
-@pytest.fixture
-def feed(vatsim_env, monkeypatch):
-    with running_feed_server(pilots=30, controllers=6, seed=7) as server:
-        monkeypatch.setenv("VATSIM_STATUS_URL", server.status_url)
-        monkeypatch.setenv("VATSIM_BREAKER_THRESHOLD", "2")
-        monkeypatch.setenv("VATSIM_BREAKER_COOLDOWN_S", "0.5")
-        monkeypatch.setenv("VATSIM_FEED_READ_TIMEOUT_S", "1")
-        yield server
 
 
 def _current(feed) -> tuple[str, bytes]:
@@ -96,7 +87,9 @@ def test_a_landed_payload_without_a_run_is_requested_on_the_next_tick(feed, vats
     assert keys[0] == orphan_time.isoformat()
     assert len(keys) == 2 and keys[1] > keys[0] > first.run_key
     assert result.run_requests[0].run_config["ops"]["landed_snapshot"]["config"] == {
-        "data_path": orphan.data_path
+        "data_path": orphan.data_path,
+        "fetched_at": modified_at(orphan.data_path).isoformat(),
+        "transceivers_missing": "no transceivers payload was landed with this snapshot",
     }
 
 

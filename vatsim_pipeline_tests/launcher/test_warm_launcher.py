@@ -11,7 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, reconstructable
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    reconstructable,
+)
 from dagster._core.launcher import LaunchRunContext, WorkerStatus
 
 from vatsim_pipeline.launcher.warm_launcher import (
@@ -164,3 +170,43 @@ def test_a_zygote_that_cannot_import_its_modules_fails_the_launch_with_a_reason(
     refused = pytest.raises(WorkerLaunchError, match="warm run worker process did not start")
     with _instance(tmp_path, monkeypatch, missing) as instance, refused:
         _launch(instance, 0.0)
+
+
+def test_a_killed_worker_fails_its_run_at_once_with_the_reason(instance: DagsterInstance) -> None:
+    """No run monitoring here: only the launcher hearing of the death can end the run."""
+    assert not instance.run_monitoring_enabled
+    run = _launch(instance, 60.0)
+    run = _wait_for(instance, run.run_id, {DagsterRunStatus.STARTED})
+    pid = int(run.tags[WORKER_PID_TAG])
+
+    os.kill(pid, signal.SIGKILL)
+
+    failed = _wait_for(instance, run.run_id, {DagsterRunStatus.FAILURE})
+    reason = f"run worker (pid {pid}) killed by SIGKILL"
+    assert failed.tags["vatsim/error_category"] == "resource"
+    assert failed.tags["vatsim/error_severity"] == "critical"
+    assert failed.tags["vatsim/error_service"] == "run_worker"
+    assert failed.tags["vatsim/error"] == f"RunWorkerDied: {reason}"
+    failures = [
+        entry.dagster_event.message
+        for entry in instance.all_logs(run.run_id)
+        if entry.dagster_event and entry.dagster_event.event_type == DagsterEventType.RUN_FAILURE
+    ]
+    assert failures == [f"{reason}; the run did not finish"]
+    # The next run still gets a worker from the same warm process.
+    zygote = _zygote_pid(instance)
+    done = _wait_for(instance, _launch(instance, 0.0).run_id, {DagsterRunStatus.SUCCESS})
+    assert done.status == DagsterRunStatus.SUCCESS and _zygote_pid(instance) == zygote
+
+
+def test_a_worker_that_finished_its_run_is_left_alone(instance: DagsterInstance) -> None:
+    run = _launch(instance, 0.0)
+    done = _wait_for(instance, run.run_id, {DagsterRunStatus.SUCCESS})
+    pid = int(done.tags[WORKER_PID_TAG])
+    deadline = time.monotonic() + WAIT_S
+    while is_run_worker(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the exit notice has been read by now
+    after = instance.get_run_by_id(run.run_id)
+    assert after.status == DagsterRunStatus.SUCCESS
+    assert "vatsim/error_category" not in after.tags

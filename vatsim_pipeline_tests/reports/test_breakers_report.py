@@ -53,6 +53,7 @@ def test_a_sensor_that_never_ran_shows_closed_breakers_and_is_not_running(instan
     assert {name: _without_summary(s) for name, s in report["services"].items()} == {
         "database": CLOSED,
         "feed": CLOSED,
+        "landing": CLOSED,
     }
     assert report["services"]["feed"]["summary"] == "feed breaker CLOSED"
 
@@ -71,7 +72,7 @@ def test_every_service_in_the_cursor_is_shown_with_its_state(instance) -> None:
     report = circuit_breakers_report(instance, NOW)
     assert report["sensor_running"] is True
     assert report["last_tick_time"] == (NOW - timedelta(seconds=5)).isoformat()
-    assert sorted(report["services"]) == ["boundaries", "database", "feed"]
+    assert sorted(report["services"]) == ["boundaries", "database", "feed", "landing"]
     assert _without_summary(report["services"]["boundaries"]) == {
         "state": "OPEN",
         "failure_count": 3,

@@ -228,7 +228,7 @@ def test_breakers_show_what_the_sensor_stored(history: History) -> None:
     assert report["sensor_running"] is True
     assert report["last_tick_time"] == history.ticked_at.isoformat()
     feed, database = report["services"]["feed"], report["services"]["database"]
-    assert set(report["services"]) == {"feed", "database"}
+    assert set(report["services"]) == {"feed", "landing", "database"}
     assert feed["state"] == "OPEN"
     assert feed["failure_count"] == 2
     assert feed["opened_count"] == 1

@@ -397,12 +397,16 @@ def test_resource_exhaustion_is_critical_and_retryable() -> None:
     expect(raised(lambda: _raise(MemoryError())), "resource", "critical", True, "pipeline")
 
 
-def test_missing_or_forbidden_files_are_configuration(tmp_path: Path) -> None:
+def test_missing_files_are_configuration(tmp_path: Path) -> None:
     missing = raised(lambda: (tmp_path / "absent.json").read_bytes())
     expect(missing, "configuration", "high", False, "landing")
-    forbidden = PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/landing")
-    expect(raised(lambda: _raise(forbidden)), "configuration", "high", False, "landing")
     expect(raised(tmp_path.read_bytes), "configuration", "high", False, "landing")
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.EROFS, errno.EDQUOT])
+def test_a_folder_that_refuses_writes_is_a_resource_failure(code: int) -> None:
+    refused = OSError(code, os.strerror(code), "/landing/2024-11-22")
+    expect(raised(lambda: _raise(refused)), "resource", "critical", False, "landing")
 
 
 def test_socket_timeout_and_refusal(net: Net) -> None:
@@ -647,3 +651,41 @@ def test_any_feed_unavailable_classifies_the_same_live_and_stored(
 
 def _raise(error: BaseException) -> None:
     raise error
+
+
+# Dagster's own storage and run workers ----------------------------------------------------
+
+
+def test_dagster_storage_gone_is_a_retryable_database_error_of_dagster_storage() -> None:
+    from dagster_postgres.utils import DagsterPostgresException, retry_pg_connection_fn
+
+    def connect() -> None:
+        sa.create_engine("postgresql+psycopg2://postgres@127.0.0.1:1/dagster").connect()
+
+    error = raised(lambda: retry_pg_connection_fn(connect, retry_limit=0))
+    assert isinstance(error, DagsterPostgresException)
+    expect(error, "database", "critical", True, "dagster_storage")
+    # The step that was running does not matter: the failure hook passes its service.
+    assert classify(error, service="database").service == "dagster_storage"
+    assert classify_error_info(stored(error), service="feed").service == "dagster_storage"
+
+
+@pytest.mark.parametrize(
+    ("message", "category", "severity"),
+    [
+        ("run worker (pid 4242) killed by SIGKILL", "resource", "critical"),
+        ("run worker (pid 4242) killed by SIGSEGV", "unknown", "high"),
+        ("run worker (pid 4242) exited with code 3 before finishing the run", "unknown", "high"),
+    ],
+)
+def test_a_dead_run_worker_is_classified_from_its_reason(
+    message: str, category: str, severity: str
+) -> None:
+    verdict = classify_error_info(SerializableErrorInfo(message, [], None), service="database")
+    assert (verdict.category, verdict.severity, verdict.retryable, verdict.service) == (
+        category,
+        severity,
+        True,
+        "run_worker",
+    )
+    assert message in verdict.message
