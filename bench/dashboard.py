@@ -17,7 +17,7 @@ measured in the same run, so each figure is also printed as a ratio to it:
 - `live-map bytes`: compressed bytes of the map's data per refresh (flights and status,
   as received); target under 300 KB;
 - `flights p95`: `/api/flights` under `wrk` (Debian's package, installed with apt-get if
-  missing) at about 100 requests/s (4 connections each waiting 40 ms between requests)
+  missing) at about 100 requests/s (5 connections each waiting 40 ms between requests)
   for `--seconds` (20); target under 50 ms. Its floor is a static file of the same
   server under the same load.
 
@@ -69,7 +69,7 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WRK_CONNECTIONS = 4
+WRK_CONNECTIONS = 5
 WRK_DELAY_MS = 40
 WRK_SCRIPT = f"""
 function delay() return {WRK_DELAY_MS} end

@@ -1,5 +1,5 @@
-"""The ingest job: one feed update, landed and stored, then its sector occupancy, then
-the table checks (in the run that materializes their assets, so the UI shows them).
+"""The ingest job: one feed update, landed and stored, then its sector occupancy (whose
+step ends by reporting the table checks, see `table_checks`) and its anomalies.
 
 The in-process executor matters: at one run every 15 s on 2 cores, a process per step
 (the default) cannot keep up.
@@ -15,7 +15,6 @@ from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP, RADIOS_CHECK
 from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.run_logging import RUN_LOGGING
-from vatsim_pipeline.defs.table_checks import table_checks
 from vatsim_pipeline.defs.tags import INGEST_TAG, UPDATE_TIMESTAMP_TAG
 
 MAX_RUNTIME_S = 300
@@ -26,7 +25,7 @@ ingest_job = define_asset_job(
     selection=(
         AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy, anomalies)
     ).without_checks()
-    | AssetSelection.checks(table_checks, active_anomalies)
+    | AssetSelection.checks(active_anomalies)
     | AssetSelection.checks(RADIOS_CHECK.key),
     config=RUN_LOGGING,
     executor_def=in_process_executor,

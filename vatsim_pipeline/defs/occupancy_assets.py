@@ -1,4 +1,5 @@
-"""Sector occupancy of flights and sectors staffed by controllers, per snapshot.
+"""Sector occupancy of flights and sectors staffed by controllers, per snapshot; the last
+step of the ingest run, so it ends by reporting the table checks.
 
 It runs in the ingest run after the tables are written and reads the snapshot it belongs
 to from the landed descriptor, like `snapshot_tables`, so that every run, replay
@@ -17,6 +18,7 @@ from dagster import (
 )
 
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.table_checks import report_table_checks
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.landing import LandedSnapshot
 from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
@@ -66,6 +68,7 @@ def sector_occupancy(
                 "stay unassigned (sensor sectors_when_missing requests a refresh_sectors run)"
             )
             yield from _without_sectors(landed)
+            report_table_checks(context.instance, database)
             return
         write = update_occupancy(engine, landed.update_timestamp, sectors)
     except Exception as error:
@@ -98,6 +101,8 @@ def sector_occupancy(
             **common,
         },
     )
+    # After both materializations are recorded: each check is reported for them.
+    report_table_checks(context.instance, database)
 
 
 def _without_sectors(landed: LandedSnapshot) -> Iterator[MaterializeResult]:

@@ -1,10 +1,17 @@
-"""Asset checks on the stored tables, evaluated in every ingest run, in one step after
-the tables and occupancy are written (each check reads a handful of indexed rows:
-milliseconds). They must run there: the UI shows a check against its asset's latest
-materialization, and one evaluated by another run (they used to run every minute in the
-session lifecycle job) reads "Not Evaluated" as soon as the next ingest run materializes
-the asset, about every 15 s. A database that cannot answer fails a check with a WARN
-naming the error; it never fails the run the check is part of.
+"""Asset checks on the stored tables, evaluated at the end of every ingest run, once its
+tables and occupancy are written (each check reads a handful of indexed rows:
+milliseconds), and reported against the materializations that run made.
+
+The UI shows a check against its asset's latest materialization. Evaluated by another
+run (they used to run every minute in the session lifecycle job) a check reads "Not
+Evaluated" as soon as the next ingest run materializes the asset, about every 15 s; and
+a check step inside the ingest job is "planned" from the moment each run is queued, so
+with a run always queued or running the UI showed it in progress, never its result. So
+the last step of the ingest run (`sector_occupancy`) evaluates them and reports each
+result for the asset's materialization it checked (`report_table_checks`): the UI shows
+it until the next run reports the next one. `table_checks` keeps them executable from
+the UI. A database that cannot answer fails a check with a WARN naming the error; it
+never fails the run.
 
 - `flights`: every pilot of the newest snapshot has its position; every recent flight's
   track starts at its `first_seen` and ends at its `last_seen` (the writes store both in
@@ -30,7 +37,11 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    DagsterInstance,
     multi_asset_check,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
 )
 from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -191,9 +202,9 @@ def _positions_located(connection: Connection) -> AssetCheckResult:
     )
 
 
-def feed_sensor_running(context: AssetCheckExecutionContext, now: float) -> bool:
+def feed_sensor_running(instance: DagsterInstance, now: float) -> bool:
     """Whether the feed sensor is on and its daemon ticked recently."""
-    for state in context.instance.all_instigator_state():
+    for state in instance.all_instigator_state():
         if (
             state.instigator_type.value != "SENSOR"
             or state.instigator_name != SENSOR
@@ -206,7 +217,7 @@ def feed_sensor_running(context: AssetCheckExecutionContext, now: float) -> bool
     return False
 
 
-def _fresh(context: AssetCheckExecutionContext, connection: Connection) -> AssetCheckResult:
+def _fresh(instance: DagsterInstance, connection: Connection) -> AssetCheckResult:
     now = time.time()
     newest, _ = _newest(connection)
     age = None if newest is None else now - newest.timestamp()
@@ -215,7 +226,7 @@ def _fresh(context: AssetCheckExecutionContext, connection: Connection) -> Asset
         "age_s": round(age, 1) if age is not None else -1.0,
         "checked_at": datetime.fromtimestamp(now, UTC).isoformat(),
     }
-    if not feed_sensor_running(context, now):
+    if not feed_sensor_running(instance, now):
         return AssetCheckResult(
             passed=True,
             severity=AssetCheckSeverity.WARN,
@@ -281,15 +292,52 @@ def _keyed(result: AssetCheckResult, key: AssetCheckKey) -> AssetCheckResult:
 def table_checks(
     context: AssetCheckExecutionContext, database: DatabaseResource
 ) -> Iterator[AssetCheckResult]:
-    queries: dict[AssetCheckKey, Callable[[Connection], AssetCheckResult]] = {
+    for key, query in _queries(context.instance).items():
+        if key in context.selected_asset_check_keys:
+            yield _keyed(_queried(database, query), key)
+
+
+def _queries(
+    instance: DagsterInstance,
+) -> dict[AssetCheckKey, Callable[[Connection], AssetCheckResult]]:
+    return {
         POSITIONS_COMPLETE: _positions_complete,
         TRACKS_MATCH: _tracks_match,
         POSITIONS_LOCATED: _positions_located,
-        FRESH: lambda connection: _fresh(context, connection),
+        FRESH: lambda connection: _fresh(instance, connection),
     }
-    for key, query in queries.items():
-        if key in context.selected_asset_check_keys:
-            yield _keyed(_queried(database, query), key)
+
+
+def report_table_checks(
+    instance: DagsterInstance, database: DatabaseResource
+) -> list[AssetCheckEvaluation]:
+    """Evaluate every table check and record each result for its asset's newest
+    materialization (the one the calling ingest run just made); the evaluations."""
+    reported = []
+    for key, query in _queries(instance).items():
+        newest = instance.fetch_materializations(key.asset_key, limit=1).records
+        target = (
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=newest[0].storage_id,
+                run_id=newest[0].run_id,
+                timestamp=newest[0].timestamp,
+            )
+            if newest
+            else None
+        )
+        result = _queried(database, query)
+        evaluation = AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=result.passed,
+            severity=result.severity,
+            description=result.description,
+            metadata=result.metadata,
+            target_materialization_data=target,
+        )
+        instance.report_runless_asset_event(evaluation)
+        reported.append(evaluation)
+    return reported
 
 
 def stale_feed_evaluation(

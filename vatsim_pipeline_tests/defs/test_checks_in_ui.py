@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, build_sensor_context
+from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 from sqlalchemy import Engine
 
@@ -46,13 +46,16 @@ CHECKS = {
 
 
 def shown_checks(context) -> dict[str, tuple[str, str | None, str | None]]:
-    """Check name -> (status, severity, description) as the UI shows it; NOT_EVALUATED
-    when the UI has no execution for the asset's latest materialization."""
+    """Check name -> (status, severity, description) as the UI shows it, for the table
+    checks; NOT_EVALUATED when the UI has no execution for the asset's latest
+    materialization."""
     result = execute_dagster_graphql(context, CHECKS_QUERY)
     assert not result.errors, result.errors
     shown = {}
     for node in result.data["assetNodes"]:
         for check in node["assetChecksOrError"].get("checks", []):
+            if check["name"] not in CHECKS:
+                continue
             execution = check["executionForLatestMaterialization"]
             if execution is None:
                 shown[check["name"]] = ("NOT_EVALUATED", None, None)
@@ -114,10 +117,26 @@ def test_checks_show_their_latest_result_and_a_feed_outage_is_red(
             )
             assert shown["newest_snapshot_positions_located"][2].startswith("30 of 30 ")
 
+            # The next update's run is queued (one always is, or runs): the checks still
+            # show their results, not "in progress" from the moment a run is queued.
+            feed.advance()
+            third = tick(second.cursor)
+            (queued,) = third.run_requests
+            instance.create_run_for_job(
+                job_def=ingest,
+                run_config=queued.run_config,
+                tags=queued.tags,
+                status=DagsterRunStatus.NOT_STARTED,
+            )
+            shown = shown_checks(context)
+            assert {name: status for name, (status, _, _) in shown.items()} == dict.fromkeys(
+                CHECKS, "SUCCEEDED"
+            )
+
             # The feed stops answering; its newest update is 100 s old: no run can check
             # anything, so the sensor reports the freshness check itself.
             feed.set_faults(fail_mode="http503")
-            cursor = FeedCursor.parse(second.cursor)
+            cursor = FeedCursor.parse(third.cursor)
             cursor.last_landed = datetime.now(UTC) - timedelta(seconds=100)
             cursor.last_new_seen_at = None
             outage = tick(cursor.dump())
