@@ -47,7 +47,7 @@ def test_error_event_and_breaker_analytics_are_served(vatsim_env, engine, tmp_pa
     assert events["dead_letters"]["size"] == 1
     assert events["total_events_processed"] > 10
     # The old service's shape: one object per service at the top level.
-    assert set(breakers) == {"feed", "database"}
+    assert set(breakers) == {"feed", "database", "landing"}
     for breaker in breakers.values():
         assert {"state", "failure_count", "last_failure_time"} <= set(breaker)
         assert breaker["sensor_running"] is False
