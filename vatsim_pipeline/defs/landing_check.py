@@ -4,7 +4,8 @@ A feed update that cannot be landed is lost for good (the feed moves on 15 s lat
 a failed landing must be as visible as a failed run. The sensor reports this check
 (ERROR, red in the UI on `landed_snapshot` and on the Overview) on every update it could
 not land, with the classified reason, and a pass once landing works again; the reports
-count those failures. Executing the check from the UI probes the folder the same way.
+count those failures. Every ingest run probes the folder and reports the result for the
+snapshot it stored, as executing the check from the UI does.
 """
 
 from dagster import (
@@ -70,6 +71,12 @@ def landing_works(where: str) -> AssetCheckEvaluation:
     description="The landing folder takes a file: written and removed, as a payload would be.",
 )
 def landing_writable(landing: LandingResource) -> AssetCheckResult:
+    return probed_landing(landing)
+
+
+def probed_landing(landing: LandingResource) -> AssetCheckResult:
+    """The check's result now: a file written and removed in the landing folder. Every
+    ingest run reports it too, so that a working folder shows green, not "Not Evaluated"."""
     where = str(landing.path())
     try:
         probe(landing.path())

@@ -17,8 +17,9 @@ from dagster import (
     multi_asset,
 )
 
-from vatsim_pipeline.defs.resources import DatabaseResource
-from vatsim_pipeline.defs.table_checks import report_table_checks
+from vatsim_pipeline.defs.landing_check import LANDING_CHECK, probed_landing
+from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
+from vatsim_pipeline.defs.table_checks import report_for_newest_materialization, report_table_checks
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.landing import LandedSnapshot
 from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
@@ -56,7 +57,10 @@ STAFFING = "controller_sectors"
     retry_policy=database_retry_policy(),
 )
 def sector_occupancy(
-    context: AssetExecutionContext, landed: LandedSnapshot, database: DatabaseResource
+    context: AssetExecutionContext,
+    landed: LandedSnapshot,
+    database: DatabaseResource,
+    landing: LandingResource,
 ) -> Iterator[MaterializeResult]:
     """Locate the snapshot's positions, update intervals and staffing in one transaction."""
     engine = database.engine()
@@ -68,7 +72,7 @@ def sector_occupancy(
                 "stay unassigned (sensor sectors_when_missing requests a refresh_sectors run)"
             )
             yield from _without_sectors(landed)
-            report_table_checks(context.instance, database)
+            _report_checks(context, database, landing)
             return
         write = update_occupancy(engine, landed.update_timestamp, sectors)
     except Exception as error:
@@ -102,7 +106,15 @@ def sector_occupancy(
         },
     )
     # After both materializations are recorded: each check is reported for them.
+    _report_checks(context, database, landing)
+
+
+def _report_checks(
+    context: AssetExecutionContext, database: DatabaseResource, landing: LandingResource
+) -> None:
+    """The table checks and the landing check, for the materializations this run made."""
     report_table_checks(context.instance, database)
+    report_for_newest_materialization(context.instance, LANDING_CHECK, probed_landing(landing))
 
 
 def _without_sectors(landed: LandedSnapshot) -> Iterator[MaterializeResult]:

@@ -313,31 +313,38 @@ def report_table_checks(
 ) -> list[AssetCheckEvaluation]:
     """Evaluate every table check and record each result for its asset's newest
     materialization (the one the calling ingest run just made); the evaluations."""
-    reported = []
-    for key, query in _queries(instance).items():
-        newest = instance.fetch_materializations(key.asset_key, limit=1).records
-        target = (
-            AssetCheckEvaluationTargetMaterializationData(
-                storage_id=newest[0].storage_id,
-                run_id=newest[0].run_id,
-                timestamp=newest[0].timestamp,
-            )
-            if newest
-            else None
+    return [
+        report_for_newest_materialization(instance, key, _queried(database, query))
+        for key, query in _queries(instance).items()
+    ]
+
+
+def report_for_newest_materialization(
+    instance: DagsterInstance, key: AssetCheckKey, result: AssetCheckResult
+) -> AssetCheckEvaluation:
+    """Record `result` of the check `key` for its asset's newest materialization, so that
+    the UI shows it as that materialization's result (not "Not Evaluated")."""
+    newest = instance.fetch_materializations(key.asset_key, limit=1).records
+    target = (
+        AssetCheckEvaluationTargetMaterializationData(
+            storage_id=newest[0].storage_id,
+            run_id=newest[0].run_id,
+            timestamp=newest[0].timestamp,
         )
-        result = _queried(database, query)
-        evaluation = AssetCheckEvaluation(
-            asset_key=key.asset_key,
-            check_name=key.name,
-            passed=result.passed,
-            severity=result.severity,
-            description=result.description,
-            metadata=result.metadata,
-            target_materialization_data=target,
-        )
-        instance.report_runless_asset_event(evaluation)
-        reported.append(evaluation)
-    return reported
+        if newest
+        else None
+    )
+    evaluation = AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=result.passed,
+        severity=result.severity,
+        description=result.description,
+        metadata=result.metadata,
+        target_materialization_data=target,
+    )
+    instance.report_runless_asset_event(evaluation)
+    return evaluation
 
 
 def stale_feed_evaluation(

@@ -42,6 +42,7 @@ CHECKS = {
     "tracks_match_sessions",
     "newest_snapshot_positions_located",
     "newest_snapshot_fresh",
+    "landing_writable",
 }
 
 

@@ -102,6 +102,7 @@ def test_each_ingest_run_locates_its_snapshot_and_checks_the_tables(
             "tracks_match_sessions": True,
             "newest_snapshot_positions_located": True,
             "newest_snapshot_fresh": True,
+            "radios_complete": True,
         }
     fresh = checks(results[-1])["newest_snapshot_fresh"][1]
     assert fresh == "vatsim_feed_sensor is not running, so no fresh snapshot is expected"
@@ -143,6 +144,7 @@ def test_without_sectors_the_run_succeeds_and_says_what_is_missing(
         "newest_snapshot_positions_complete": True,
         "tracks_match_sessions": True,
         "newest_snapshot_positions_located": False,
+        "radios_complete": True,
     }
     assert found["newest_snapshot_positions_located"][1].endswith(
         "located; no sectors stored (sensor sectors_when_missing requests them)"
