@@ -5,9 +5,11 @@ is stored whole or not at all, and each table still gets its own materialization
 its own metadata, so the UI plots rows per table over time.
 
 `fetched_at` comes with the payload: from the run config (the sensor's requests carry
-it), else from the data file's modification time, which landing sets to the fetch time
-(so a replay or a later run of a landed file keeps it; for a recorded file given to
-`ingest` it is when that file was saved). A snapshot whose transceivers feed stayed
+it), else, for a file in the landing folder, from its modification time, which landing
+sets to the fetch time (so a replay or a later run of a landed file keeps it). A
+recorded file given to `ingest` from elsewhere has no known fetch time: its save time
+is not one (a two-year-old recording would read as a feed stuck for two years), so
+`fetched_at` stays empty. A snapshot whose transceivers feed stayed
 broken is stored with `transceivers_missing` set and its `radios_complete` check fails
 with a WARN on `transceivers`, in the same step as its materialization.
 """
@@ -100,7 +102,7 @@ def _read(path: str, what: str) -> bytes:
         ) from error
 
 
-def _describe_landed(config: SnapshotConfig) -> LandedSnapshot:
+def _describe_landed(config: SnapshotConfig, landing_dir: Path) -> LandedSnapshot:
     """A descriptor of payloads already on disk (landed by the sensor, or recorded)."""
     data = _read(config.data_path, "data feed")
     try:
@@ -121,10 +123,17 @@ def _describe_landed(config: SnapshotConfig) -> LandedSnapshot:
         fetched_at=(
             datetime.fromisoformat(config.fetched_at)
             if config.fetched_at
-            else modified_at(config.data_path)
+            else _landed_at(Path(config.data_path), landing_dir)
         ),
         transceivers_missing=None if transceivers is not None else config.transceivers_missing,
     )
+
+
+def _landed_at(data_path: Path, landing_dir: Path) -> datetime | None:
+    """The fetch time landing stamped on a file of the landing folder; None elsewhere."""
+    if not data_path.resolve().is_relative_to(landing_dir.resolve()):
+        return None
+    return modified_at(data_path)
 
 
 @asset(
@@ -141,7 +150,7 @@ def landed_snapshot(
     landing: LandingResource,
 ) -> Output[LandedSnapshot]:
     if config.data_path:
-        landed = _describe_landed(config)
+        landed = _describe_landed(config, landing.path())
         source = "landed file"
     else:
         try:

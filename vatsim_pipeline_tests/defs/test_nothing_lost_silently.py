@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 from dagster import AssetCheckSeverity
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from vatsim_pipeline.api.app import create_app
 from vatsim_pipeline.definitions import build_definitions
@@ -137,8 +138,20 @@ def test_fetched_at_goes_from_the_fetch_to_the_table_and_the_api(
     migrate(clean)
     with clean.connect() as connection:
         stored = connection.scalar(select(feed_snapshots.c.fetched_at))
-    clean.dispose()
     assert abs(stored - fetched) < timedelta(milliseconds=1)
+
+    # A copy outside the landing folder (a recording) has no known fetch time: its save
+    # time is not one.
+    copy = Path(vatsim_env["VATSIM_HOME"]) / "recorded" / Path(config["data_path"]).name
+    copy.parent.mkdir(parents=True)
+    shutil.copy2(config["data_path"], copy)
+    with clean.begin() as connection:
+        connection.execute(delete(feed_snapshots))
+    recorded = SimpleNamespace(run_config=ingest_run_config(str(copy), None), tags={})
+    assert _execute(recorded, driver.instance).success
+    with clean.connect() as connection:
+        assert connection.execute(select(feed_snapshots.c.fetched_at)).all() == [(None,)]
+    clean.dispose()
 
 
 # The landing folder ---------------------------------------------------------------------
