@@ -370,16 +370,18 @@ def apply_changes(connection: Connection, at: Neighbours, changes: RunChanges) -
         connection.execute(sqlite.insert(flight_positions).on_conflict_do_nothing(), rows)
 
 
-def write_positions(
-    connection: Connection, moment: datetime, present: dict[int, Values]
-) -> TableWrite:
-    """Store the positions of the snapshot `moment` (connection id -> values) as runs,
-    inside the caller's transaction; `inserted` counts positions not stored before."""
+def begin(connection: Connection, moment: datetime) -> Neighbours:
+    """Take the position writers' lock (PostgreSQL) and find the snapshot's neighbours."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(
             "SELECT pg_advisory_xact_lock(%(key)s)", {"key": ADVISORY_LOCK_KEY}
         )
-    at = neighbours(connection, moment)
+    return neighbours(connection, moment)
+
+
+def write_present(connection: Connection, at: Neighbours, present: dict[int, Values]) -> TableWrite:
+    """Store the positions of the snapshot `at.moment` (connection id -> values) as runs:
+    the general path, for any order of arrival."""
     changes = plan_runs(
         at,
         present,
@@ -388,6 +390,50 @@ def write_positions(
     )
     apply_changes(connection, at, changes)
     return changes.write
+
+
+def write_positions(
+    connection: Connection, moment: datetime, present: dict[int, Values]
+) -> TableWrite:
+    """Store the positions of the snapshot `moment` (connection id -> values) as runs,
+    inside the caller's transaction; `inserted` counts positions not stored before."""
+    return write_present(connection, begin(connection, moment), present)
+
+
+def staged_append_sql(stage: str, ids: str, row: str) -> str:
+    """PostgreSQL, a snapshot newer than every recorded one, its positions staged: one
+    statement extends the runs that end at the previous snapshot with the same values
+    (found by one backward index probe per connection, updated by ctid in the day's one
+    partition) and inserts a run for every other position. No row travels to the client.
+    """
+    columns = ", ".join(POSITION_COLUMNS)
+    same = " AND ".join(f"r.{c} IS NOT DISTINCT FROM s.{c}" for c in POSITION_COLUMNS)
+    return f"""
+        WITH latest AS (
+            SELECT r.ctid AS run
+            FROM {ids} i JOIN {stage} s USING ({row})
+            CROSS JOIN LATERAL (
+                SELECT p.ctid, coalesce(p.last_observed_at, p.observed_at) AS run_end,
+                       {", ".join(f"p.{c}" for c in POSITION_COLUMNS)}
+                FROM {flight_positions.name} p
+                WHERE p.flight_id = i.id
+                  AND p.observed_at >= %(low)s AND p.observed_at <= %(moment)s
+                ORDER BY p.observed_at DESC LIMIT 1
+            ) AS r
+            WHERE r.run_end = %(previous)s AND {same}
+        ),
+        extended AS (
+            UPDATE {flight_positions.name} p SET last_observed_at = %(moment)s
+            WHERE p.ctid = ANY (ARRAY(SELECT run FROM latest))
+              AND p.observed_at >= %(low)s AND p.observed_at <= %(moment)s
+            RETURNING p.flight_id
+        )
+        INSERT INTO {flight_positions.name} (flight_id, observed_at, last_observed_at, {columns})
+        SELECT i.id, %(moment)s, %(moment)s, {", ".join(f"s.{c}" for c in POSITION_COLUMNS)}
+        FROM {stage} s JOIN {ids} i USING ({row})
+        WHERE i.id NOT IN (SELECT flight_id FROM extended)
+        ON CONFLICT (flight_id, observed_at) DO NOTHING
+    """
 
 
 def positions_at(connection: Connection, moment: datetime) -> dict[int, Values]:

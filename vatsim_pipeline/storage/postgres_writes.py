@@ -26,8 +26,8 @@ from functools import cached_property
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql
 
+from vatsim_pipeline.storage import position_runs
 from vatsim_pipeline.storage.copy_csv import copy_rows
-from vatsim_pipeline.storage.position_runs import write_positions
 from vatsim_pipeline.storage.schema import (
     controllers,
     flights,
@@ -184,6 +184,7 @@ def _create_stages() -> str:
 
 
 CREATE_STAGES = _create_stages()
+APPEND_POSITIONS = position_runs.staged_append_sql(FLIGHTS.stage, FLIGHTS.ids, ROW)
 INSERT_RADIOS = f"""
     INSERT INTO {transceivers.name}
         (observed_at, {", ".join(RADIO_COLUMNS)}, flight_id, controller_id)
@@ -204,12 +205,20 @@ def _append(connection: Connection, statement: str, total: int, seen_at: datetim
 
 
 def _write_positions(connection: Connection, rows: SnapshotRows, seen_at: datetime) -> TableWrite:
-    """The snapshot's positions as runs (`position_runs`), by the ids the upsert noted."""
+    """The snapshot's positions as runs (`position_runs`): in one statement on the staged
+    rows when it is the newest snapshot (the running pipeline's case), else by the
+    general path on the ids the upsert noted."""
+    at = position_runs.begin(connection, seen_at)
+    if at.following is None and not at.recorded:
+        if rows.flights:
+            parameters = {"low": at.low, "moment": seen_at, "previous": at.previous}
+            connection.exec_driver_sql(APPEND_POSITIONS, parameters)
+        return TableWrite(inserted=len(rows.flights))
     present = {
         flight_id: tuple(rows.flights[index][i] for i in _POSITION_INDEXES)
         for index, flight_id in connection.exec_driver_sql(f"SELECT {ROW}, id FROM {FLIGHTS.ids}")
     }
-    return write_positions(connection, seen_at, present)
+    return position_runs.write_present(connection, at, present)
 
 
 def write_rows(
