@@ -135,16 +135,11 @@ def _tracks_match(connection: Connection) -> AssetCheckResult:
     first = (
         select(func.min(run.c.observed_at)).where(run.c.flight_id == flights.c.id)
     ).scalar_subquery()
-    latest = flight_positions.alias("latest")
     last = (
-        select(run_end_of(latest))
-        .where(
-            latest.c.flight_id == flights.c.id,
-            latest.c.observed_at
-            == select(func.max(run.c.observed_at))
-            .where(run.c.flight_id == flights.c.id)
-            .scalar_subquery(),
-        )
+        select(run_end_of(run))
+        .where(run.c.flight_id == flights.c.id)
+        .order_by(run.c.observed_at.desc())
+        .limit(1)
         .scalar_subquery()
     )
     newest, _ = _newest(connection)
