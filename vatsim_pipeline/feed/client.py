@@ -37,6 +37,8 @@ TRANSCEIVERS_ATTEMPTS = 3
 TRANSCEIVERS_PAUSE_S = 0.5
 UPDATE_TIMESTAMP = re.compile(rb'"update_timestamp"\s*:\s*"([^"]{10,40})"')
 PEEK_BYTES = 4096
+# A peek that hangs is no answer: the full fetch after it has the feed's real timeouts.
+PEEK_TIMEOUT_S = 2.0
 
 
 class FeedUnavailable(Exception):
@@ -171,7 +173,8 @@ class FeedClient:
         alone decides what is landed and reports failures."""
         try:
             url = self.discover().data[0]
-            with self.session.get(url, timeout=self.timeout, stream=True) as response:
+            timeout = (min(self.timeout[0], PEEK_TIMEOUT_S), min(self.timeout[1], PEEK_TIMEOUT_S))
+            with self.session.get(url, timeout=timeout, stream=True) as response:
                 response.raise_for_status()
                 head = response.raw.read(PEEK_BYTES, decode_content=True)
         except (FeedUnavailable, requests.RequestException, OSError, ValueError):
