@@ -32,6 +32,7 @@ from vatsim_pipeline.archive.layout import (
     SCHEMAS,
     SORT_KEYS,
     SPLIT_FLOATS,
+    STATISTICS,
     relative_path,
 )
 from vatsim_pipeline.storage.archive_log import (
@@ -75,7 +76,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
         compression_level=COMPRESSION_LEVEL,
         use_dictionary=[name for name in schema.names if name not in encodings],
         column_encoding=encodings,
-        write_statistics=True,
+        write_statistics=[name for name in schema.names if name in STATISTICS],
     )
 
 

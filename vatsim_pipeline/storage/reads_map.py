@@ -24,10 +24,13 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import numpy
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from sqlalchemy import Connection, Engine, Row, and_, func, select
 
-from vatsim_pipeline.archive.reader import window_table
+from vatsim_pipeline.archive.reader import column_values, window_table
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
 from vatsim_pipeline.storage.archive_log import archived_between
 from vatsim_pipeline.storage.partitions import utc_day
@@ -235,39 +238,45 @@ ARCHIVED_POSITION += ("groundspeed", "heading")
 def _archived_latest(
     connection: Connection, candidates: list[Row], at: datetime, cutoff: datetime
 ) -> dict[int, SimpleNamespace]:
-    """The candidates' latest archived positions in cutoff..at, with their sectors."""
+    """The candidates' latest archived positions in cutoff..at, with their sectors.
+
+    Picked in Arrow (the window holds a few rows per flight, sorted by flight and time in
+    each file), so that only one row per flight becomes Python values."""
     first, last = utc_day(cutoff), utc_day(at)
     days = archived_between(connection, flight_positions.name, first, last)
     if not days:
         return {}
     until = at + timedelta(microseconds=1)
-    frame = window_table(days, cutoff, until, ARCHIVED_POSITION).to_pandas()
-    frame = frame[frame["flight_id"].isin([row.id for row in candidates])]
-    frame = frame.sort_values(["flight_id", "observed_at"]).groupby("flight_id").tail(1)
+    window = window_table(days, cutoff, until, ARCHIVED_POSITION)
+    if not window.num_rows:
+        return {}
+    ids = pa.array([row.id for row in candidates], pa.int64())
+    window = window.filter(pc.is_in(window.column("flight_id"), value_set=ids))
+    window = window.sort_by([("flight_id", "ascending"), ("observed_at", "ascending")])
+    flight = window.column("flight_id").to_numpy()
+    newest = numpy.flatnonzero(numpy.append(flight[1:] != flight[:-1], True))
+    latest = window.take(pa.array(newest, pa.int64())) if len(flight) else window
     sector_days = archived_between(connection, sector_assignments.name, first, last)
     sector_of: dict[tuple, str | None] = {}
-    if sector_days and len(frame):
+    if sector_days and latest.num_rows:
         assigned = window_table(
             sector_days, cutoff, until, ("flight_id", "observed_at", "sector_id")
-        ).to_pandas()
+        )
+        keys = pc.is_in(assigned.column("flight_id"), value_set=latest.column("flight_id"))
+        assigned = assigned.filter(keys)
         sector_of = {
-            (row.flight_id, row.observed_at): row.sector_id
-            for row in assigned.itertuples(index=False)
+            (flight_id, moment): sector
+            for flight_id, moment, sector in zip(
+                *(column_values(assigned.column(n)) for n in assigned.column_names), strict=True
+            )
         }
     found = {}
-    for row in frame.itertuples(index=False):
-        values = {name: _plain(getattr(row, name)) for name in ARCHIVED_POSITION}
-        values["observed_at"] = row.observed_at.to_pydatetime()
-        values["sector_id"] = sector_of.get((row.flight_id, row.observed_at))
-        found[int(row.flight_id)] = SimpleNamespace(**values)
+    columns = [column_values(latest.column(name)) for name in ARCHIVED_POSITION]
+    for values in zip(*columns, strict=True):
+        row = dict(zip(ARCHIVED_POSITION, values, strict=True))
+        row["sector_id"] = sector_of.get((row["flight_id"], row["observed_at"]))
+        found[row["flight_id"]] = SimpleNamespace(**row)
     return found
-
-
-def _plain(value: Any) -> Any:
-    """A pandas cell as a plain Python value (None for a missing one)."""
-    if value is None or value != value:  # NaN
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def resolve_moment(connection: Connection, at: TimeArgument) -> tuple[datetime | None, bool]:
