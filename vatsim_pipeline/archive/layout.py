@@ -36,6 +36,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         [
             ("flight_id", pa.int64()),
             ("observed_at", TIME),
+            # A run of snapshots with this position (see storage/position_runs.py).
+            ("last_observed_at", TIME),
             ("latitude", pa.float64()),
             ("longitude", pa.float64()),
             ("altitude", pa.int32()),

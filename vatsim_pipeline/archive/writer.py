@@ -83,8 +83,10 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
 def _postgres_select(table: str, start: datetime, end: datetime) -> str:
     """The day's rows, times as integer microseconds (exact), in archive order."""
     columns = [
-        f"(extract(epoch from {name}) * 1000000)::bigint" if name == "observed_at" else name
-        for name in SCHEMAS[table].names
+        f"(extract(epoch from {field.name}) * 1000000)::bigint"
+        if pa.types.is_timestamp(field.type)
+        else field.name
+        for field in SCHEMAS[table]
     ]
     return (
         f"SELECT {', '.join(columns)} FROM {table} "
@@ -98,7 +100,8 @@ def _csv_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     if path.stat().st_size == 0:
         return
     read_types = {
-        field.name: pa.int64() if field.name == "observed_at" else field.type for field in schema
+        field.name: pa.int64() if pa.types.is_timestamp(field.type) else field.type
+        for field in schema
     }
     reader = pacsv.open_csv(
         path,

@@ -33,7 +33,9 @@ from sqlalchemy import Connection, Engine, Row, and_, func, select
 from vatsim_pipeline.archive.reader import column_values, window_table
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
 from vatsim_pipeline.storage.archive_log import archived_between
+from vatsim_pipeline.storage.archived_positions import archived_window
 from vatsim_pipeline.storage.partitions import utc_day
+from vatsim_pipeline.storage.position_runs import positions_between
 from vatsim_pipeline.storage.reads_base import newest_update
 from vatsim_pipeline.storage.reads_history import TimeArgument, parse_time
 from vatsim_pipeline.storage.reads_sectors import STAFFING_COLUMNS, SUMMARY_COLUMNS, _as_sector
@@ -176,29 +178,30 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
     latest: dict[int, Row] = {}
     for start in range(0, len(candidates), CHUNK):
         ids = [row.id for row in candidates[start : start + CHUNK]]
+        window = positions_between(cutoff, at)
         newest_first = (
             func.row_number()
             .over(
-                partition_by=flight_positions.c.flight_id,
-                order_by=flight_positions.c.observed_at.desc(),
+                partition_by=window.c.flight_id,
+                order_by=window.c.observed_at.desc(),
             )
             .label("newest_first")
         )
         in_window = (
             select(
-                flight_positions.c.flight_id,
-                flight_positions.c.observed_at,
-                flight_positions.c.latitude,
-                flight_positions.c.longitude,
-                flight_positions.c.altitude,
-                flight_positions.c.groundspeed,
-                flight_positions.c.heading,
+                window.c.flight_id,
+                window.c.observed_at,
+                window.c.latitude,
+                window.c.longitude,
+                window.c.altitude,
+                window.c.groundspeed,
+                window.c.heading,
                 newest_first,
             )
             .where(
-                flight_positions.c.flight_id.in_(ids),
-                flight_positions.c.observed_at >= cutoff,
-                flight_positions.c.observed_at <= at,
+                window.c.flight_id.in_(ids),
+                window.c.observed_at >= cutoff,
+                window.c.observed_at <= at,
             )
             .subquery()
         )
@@ -247,7 +250,7 @@ def _archived_latest(
     if not days:
         return {}
     until = at + timedelta(microseconds=1)
-    window = window_table(days, cutoff, until, ARCHIVED_POSITION)
+    window = archived_window(connection, days, cutoff, until, ARCHIVED_POSITION)
     if not window.num_rows:
         return {}
     ids = pa.array([row.id for row in candidates], pa.int64())

@@ -149,7 +149,11 @@ flight_positions = Table(
     "flight_positions",
     metadata,
     Column("flight_id", Id, ForeignKey("flights.id", ondelete="CASCADE"), nullable=False),
+    # A row is a run (`position_runs`): the connection held these values in every
+    # recorded snapshot from `observed_at` to `last_observed_at` (NULL: that one snapshot,
+    # as every row of a table written before runs existed).
     Column("observed_at", UTCDateTime, nullable=False),
+    Column("last_observed_at", UTCDateTime),
     Column("latitude", Float, nullable=False),
     Column("longitude", Float, nullable=False),
     Column("altitude", Integer),
@@ -165,9 +169,9 @@ flight_positions = Table(
     # minute, the analytics' track frames) on PostgreSQL: rows arrive in time order, so a
     # BRIN index finds them for kilobytes a day where a B-tree costs some 60 MiB
     # (measured in docs/performance.md).
-    Index(
-        "ix_flight_positions_observed_at_brin", "observed_at", postgresql_using="brin"
-    ).ddl_if(dialect="postgresql"),
+    Index("ix_flight_positions_observed_at_brin", "observed_at", postgresql_using="brin").ddl_if(
+        dialect="postgresql"
+    ),
     postgresql_partition_by=PARTITION_BY_DAY,
 )
 

@@ -22,6 +22,7 @@ from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_tables
 from vatsim_pipeline.storage.archive_log import all_archived
 from vatsim_pipeline.storage.partitions import PARTITIONED, PARTITIONED_NAMES, list_partitions
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.reads_map import flights_at
 from vatsim_pipeline.storage.reads_tracks import track_frame
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
@@ -45,8 +46,10 @@ def _store(engine: Engine, path: Path, *, radios: bool = False) -> None:
             sector_assignments.insert().from_select(
                 ["flight_id", "observed_at", "sector_id"],
                 select(
-                    flight_positions.c.flight_id, flight_positions.c.observed_at, literal("EDGG")
-                ).where(flight_positions.c.observed_at == snapshot.update_timestamp),
+                    position_snapshots.c.flight_id,
+                    position_snapshots.c.observed_at,
+                    literal("EDGG"),
+                ).where(position_snapshots.c.observed_at == snapshot.update_timestamp),
             )
         )
 
