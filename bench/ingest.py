@@ -216,7 +216,13 @@ def _centre(radios: list) -> dict[str, float]:
 def floor_rows(snapshot: Snapshot) -> dict[str, list[tuple]]:
     """The rows `write_snapshot` stores, as plain tuples in each table's column order."""
     ts = snapshot.update_timestamp
-    fixed = {"first_seen": ts, "last_seen": ts, "observed_at": ts, "status": "active"}
+    fixed = {
+        "first_seen": ts,
+        "last_seen": ts,
+        "observed_at": ts,
+        "last_observed_at": ts,
+        "status": "active",
+    }
 
     def row(table, index: int, *sources: object, **values: object) -> tuple:
         out = []

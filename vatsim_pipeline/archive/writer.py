@@ -32,6 +32,7 @@ from vatsim_pipeline.archive.layout import (
     SCHEMAS,
     SORT_KEYS,
     SPLIT_FLOATS,
+    TIME,
     relative_path,
 )
 from vatsim_pipeline.storage.archive_log import (
@@ -82,8 +83,10 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
 def _postgres_select(table: str, start: datetime, end: datetime) -> str:
     """The day's rows, times as integer microseconds (exact), in archive order."""
     columns = [
-        f"(extract(epoch from {name}) * 1000000)::bigint" if name == "observed_at" else name
-        for name in SCHEMAS[table].names
+        f"(extract(epoch from {field.name}) * 1000000)::bigint"
+        if field.type == TIME
+        else field.name
+        for field in SCHEMAS[table]
     ]
     return (
         f"SELECT {', '.join(columns)} FROM {table} "
@@ -96,9 +99,7 @@ def _csv_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """Record batches of PostgreSQL's CSV, with the archive's types (none when empty)."""
     if path.stat().st_size == 0:
         return
-    read_types = {
-        field.name: pa.int64() if field.name == "observed_at" else field.type for field in schema
-    }
+    read_types = {field.name: pa.int64() if field.type == TIME else field.type for field in schema}
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(column_names=schema.names, block_size=CSV_BLOCK_BYTES),

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql
 
 from vatsim_pipeline.storage.copy_csv import copy_rows
+from vatsim_pipeline.storage.radio_runs import write_staged_postgres
 from vatsim_pipeline.storage.schema import (
     controllers,
     flight_positions,
@@ -189,14 +190,12 @@ INSERT_POSITIONS = f"""
     FROM {FLIGHTS.stage} s JOIN {FLIGHTS.ids} i USING ({ROW})
     ON CONFLICT (flight_id, observed_at) DO NOTHING
 """
-INSERT_RADIOS = f"""
-    INSERT INTO {transceivers.name}
-        (observed_at, {", ".join(RADIO_COLUMNS)}, flight_id, controller_id)
-    SELECT %(seen_at)s, {", ".join(f"r.{c}" for c in RADIO_COLUMNS)}, f.id, c.id
+# The staged radios with their connections' ids, in `radio_runs.RADIO` order.
+STAGED_RADIOS = f"""
+    SELECT {", ".join(f"r.{c}" for c in RADIO_COLUMNS)}, f.id AS flight_id, c.id AS controller_id
     FROM {STAGE_RADIOS} r
     LEFT JOIN {FLIGHTS.ids} f ON f.{ROW} = r.flight_row
     LEFT JOIN {CONTROLLERS.ids} c ON c.{ROW} = r.controller_row
-    ON CONFLICT (observed_at, callsign, transceiver_id) DO NOTHING
 """
 
 
@@ -219,7 +218,7 @@ def write_rows(
     positions = _append(connection, INSERT_POSITIONS, len(rows.flights), seen_at)
     controller_write = CONTROLLERS.write(connection, rows.controllers, seen_at)
     copy_rows(connection, STAGE_RADIOS, (*RADIO_COLUMNS, *RADIO_LINK_COLUMNS), rows.transceivers)
-    radios = _append(connection, INSERT_RADIOS, len(rows.transceivers), seen_at)
+    radios = write_staged_postgres(connection, STAGED_RADIOS, len(rows.transceivers), seen_at)
     return {
         "flights": flight_write,
         "flight_positions": positions,
