@@ -21,6 +21,10 @@ the first stored snapshot, then measures for `--minutes`:
   with the data tables' bytes per position stored; printed also as one line
   `growth data <x> GiB/day  landing <y> GiB/day  dagster <z> GiB/day  bytes/position <b>`
   (targets: data 1.5, landing 1, Dagster's tables 0.3 GiB/day) before the last line.
+  Growth is taken over the window's second half, with the tables that grew most: tables
+  rewritten in place (flights, forecasts) settle at the size vacuuming holds them at,
+  and on a server with autovacuum off the soak runs VACUUM every minute in its own
+  database as autovacuum would (`table_growth.py`).
 
 Everything talks to 127.0.0.1 only; children are killed on exit and on Ctrl-C, and the
 database and the temporary folder are removed unless `--keep`.
@@ -52,6 +56,7 @@ from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
+from table_growth import VacuumLoop, autovacuum_on, grown, table_sizes
 
 from vatsim_pipeline.defs.feed_sensor import SENSOR_INTERVAL_S
 from vatsim_pipeline.feed.landing import DATA_PREFIX, stamp_of
@@ -549,6 +554,29 @@ class Soak:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """What the soak has stored at one moment: database, tables, positions, folders."""
+
+    at: float
+    sizes: dict[str, int]
+    tables: dict[str, int]
+    positions: int
+    home: int
+    landing: int
+
+
+def footprint(soak: Soak, data: Engine) -> Footprint:
+    return Footprint(
+        at=time.time(),
+        sizes=database_sizes(data),
+        tables=table_sizes(data),
+        positions=position_count(data),
+        home=directory_bytes(soak.home),
+        landing=directory_bytes(soak.landing),
+    )
+
+
 def measure(soak: Soak) -> dict:
     args = soak.args
     env = soak.prepare()
@@ -564,15 +592,19 @@ def measure(soak: Soak) -> dict:
     wait_for_first_snapshot(data, soak.daemon)
     warm_up_s = time.time() - warm_started
 
+    vacuum = None if autovacuum_on(data) else VacuumLoop(soak.data_url, soak.stop_polling)
+    if vacuum is not None:
+        vacuum.start()
     started = time.time()
     tree_start = sample_tree(soak.daemon.pid)
     feed_start = sample_tree(soak.server.pid)
-    sizes_start = database_sizes(data)
-    positions_start = position_count(data)
-    home_start, landing_start = directory_bytes(soak.home), directory_bytes(soak.landing)
     peak = tree_start
     last_own = dict(tree_start.own)
     ends = started + 60 * args.minutes
+    # Growth is taken over the second half: by then the tables rewritten in place hold
+    # the size vacuuming keeps them at, and what still grows is what a day adds.
+    halfway = started + 30 * args.minutes
+    first: Footprint | None = None
     next_report = started + 60
     while time.time() < ends:
         time.sleep(min(args.sample_every, max(0.0, ends - time.time())))
@@ -582,6 +614,8 @@ def measure(soak: Soak) -> dict:
         last_own |= sample.own
         if sample.rss_bytes > peak.rss_bytes:
             peak = sample
+        if first is None and time.time() >= halfway:
+            first = footprint(soak, data)
         if time.time() >= next_report:
             stored = sum(1 for t in stored_rows(data) if t.timestamp() >= started)
             print(f"  {(time.time() - started) / 60:4.1f} min: {stored} snapshots stored")
@@ -590,9 +624,9 @@ def measure(soak: Soak) -> dict:
     tree_end = sample_tree(soak.daemon.pid)
     last_own |= tree_end.own
     feed_end = sample_tree(soak.server.pid)
-    sizes_end = database_sizes(data)
-    positions_added = position_count(data) - positions_start
-    home_end, landing_end = directory_bytes(soak.home), directory_bytes(soak.landing)
+    last = footprint(soak, data)
+    first = first or last
+    positions_added = last.positions - first.positions
     committed = [
         stored_at
         for stored_at in stored_rows(data).values()
@@ -616,7 +650,7 @@ def measure(soak: Soak) -> dict:
     runs = run_stages(soak.dagster_url, started, finished)
     data.dispose()
 
-    hours = (finished - started) / 3600
+    hours = max(last.at - first.at, 1.0) / 3600
     cpu = tree_end.cpu_s - tree_start.cpu_s
 
     def growth(before: int, after: int) -> dict:
@@ -665,14 +699,22 @@ def measure(soak: Soak) -> dict:
         "cpu_s_feed_server": round(feed_end.cpu_s - feed_start.cpu_s, 1),
         "peak_rss_bytes": peak.rss_bytes,
         "peak_processes": peak.processes,
-        "database_growth": {
-            part: growth(sizes_start[part], sizes_end[part]) for part in sizes_start
+        "vacuum": {
+            "server_autovacuum": vacuum is None,
+            "soak_vacuum_every_s": None if vacuum is None else vacuum.every_s,
+            "soak_vacuum_passes": None if vacuum is None else vacuum.passes,
+            "soak_vacuum_errors": None if vacuum is None else vacuum.errors,
         },
-        "dagster_home_growth": growth(home_start, home_end),
-        "landing_growth": growth(landing_start, landing_end),
+        "growth_window_s": round(last.at - first.at, 1),
+        "tables_grown_per_day": grown(first.tables, last.tables, hours / 24),
+        "database_growth": {
+            part: growth(first.sizes[part], last.sizes[part]) for part in first.sizes
+        },
+        "dagster_home_growth": growth(first.home, last.home),
+        "landing_growth": growth(first.landing, last.landing),
         "positions_stored": positions_added,
         "data_bytes_per_position": rounded(
-            (sizes_end["data_tables"] - sizes_start["data_tables"]) / positions_added
+            (last.sizes["data_tables"] - first.sizes["data_tables"]) / positions_added
             if positions_added
             else None,
             1,
@@ -748,6 +790,17 @@ def report(results: dict) -> None:
             f"{growth['per_day'] / 1024**3:.2f} GiB/day"
         )
     gib = 1024**3
+    vacuum = results["vacuum"]
+    if not vacuum["server_autovacuum"]:
+        print(
+            f"autovacuum is off on this server: the soak ran VACUUM every "
+            f"{vacuum['soak_vacuum_every_s']:g} s in its database as autovacuum would "
+            f"({vacuum['soak_vacuum_passes']} passes, errors {vacuum['soak_vacuum_errors']})"
+        )
+    tables = ", ".join(
+        f"{name} {size / gib:.2f}" for name, size in results["tables_grown_per_day"].items()
+    )
+    print(f"tables grown most, GiB/day: {tables}")
     print(
         f"growth data {results['database_growth']['data_tables']['per_day'] / gib:.2f} GiB/day  "
         f"landing {results['landing_growth']['per_day'] / gib:.2f} GiB/day  "

@@ -22,7 +22,8 @@ only if it still holds exactly the rows archived (else the drop waits for the ne
 which archives the new rows too); on SQLite only the rows archived are deleted. A day
 that cannot be archived stays in the database and the failure is raised.
 
-A dry run changes nothing and reports what a real run would remove and create.
+A dry run changes nothing and reports what a real run would remove and create, and, with
+the archive on, the day files it would write first.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, literal_column, select, text
 
-from vatsim_pipeline.archive.layout import archive_dir_from_env
+from vatsim_pipeline.archive.layout import archive_dir_from_env, relative_path
 from vatsim_pipeline.archive.writer import WrittenDay, archive_day
 from vatsim_pipeline.maintenance import format_bytes
 from vatsim_pipeline.storage.partitions import (
@@ -164,6 +165,11 @@ class TableSweep:
         self.archived_rows += written.database_rows
         self.archive_bytes += written.archived.bytes
 
+    def add_would_archive(self, day: date, rows: int) -> None:
+        """A dry run's day that a real pass would write to the archive first."""
+        self.archived.append(relative_path(self.table, day))
+        self.archived_rows += rows
+
 
 @dataclass
 class TableRetentionSweep:
@@ -227,7 +233,10 @@ class TableRetentionSweep:
                 what += ", ".join(self.deferred)
         if self.archived:
             archived_rows = sum(sweep.archived_rows for sweep in self.tables.values())
-            what += f"; archived {len(self.archived)} day file(s) first ({archived_rows:,} row(s))"
+            verb = "would archive" if self.dry_run else "archived"
+            what += f"; {verb} {len(self.archived)} day file(s) first ({archived_rows:,} row(s))"
+            if self.dry_run:
+                what += ": " + ", ".join(self.archived)
         kept = [name for name, sweep in self.tables.items() if sweep.days is None]
         if kept:
             what += f"; kept whole: {', '.join(kept)}"
@@ -255,6 +264,8 @@ def _drop_partitions(
             continue
         rows = _count(engine, partition)
         if sweep.dry_run:
+            if retention.archive_dir is not None:
+                _would_archive(engine, partition, rows, table)
             dropped = True
         elif retention.archive_dir is None:
             dropped = drop_partition(engine, partition, retention.lock_timeout_ms)
@@ -270,6 +281,28 @@ def _drop_partitions(
 
 def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _rows_of_day(engine: Engine, table: Table, day: date) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(func.count())
+            .select_from(table)
+            .where(
+                table.c.observed_at >= day_start(day),
+                table.c.observed_at < day_start(day + timedelta(days=1)),
+            )
+        ).scalar_one()
+
+
+def _would_archive(engine: Engine, partition: Partition, rows: int, sweep: TableSweep) -> None:
+    """The day files a real pass would write for this partition: each of its days that
+    holds rows (a one-day partition's rows are already counted)."""
+    days = _days(partition.first_day, partition.last_day)
+    for day in days:
+        count = rows if len(days) == 1 else _rows_of_day(engine, TABLES[partition.table], day)
+        if count:
+            sweep.add_would_archive(day, count)
 
 
 def _archive_and_drop(
@@ -314,19 +347,24 @@ def _delete_in_batches(engine: Engine, statement, batch: int, sweep: TableSweep)
             return
 
 
+def _days_before(engine: Engine, table: Table, cutoff: datetime) -> list[date]:
+    """The UTC days from the table's oldest row before `cutoff` to the cutoff's eve."""
+    with engine.connect() as connection:
+        oldest = connection.execute(
+            select(func.min(table.c.observed_at)).where(table.c.observed_at < cutoff)
+        ).scalar()
+    if oldest is None:
+        return []
+    return _days(utc_day(oldest), utc_day(cutoff - timedelta(microseconds=1)))
+
+
 def _archive_then_delete(
     engine: Engine, table: Table, retention: TableRetention, sweep: TableSweep
 ) -> None:
     """Archive each day before the cutoff that has rows, then delete the rows archived
     (those up to the highest rowid the archive read), batch by batch."""
-    with engine.connect() as connection:
-        oldest = connection.execute(
-            select(func.min(table.c.observed_at)).where(table.c.observed_at < sweep.cutoff)
-        ).scalar()
-    if oldest is None:
-        return
     rowid = literal_column("rowid")
-    for day in _days(utc_day(oldest), utc_day(sweep.cutoff - timedelta(microseconds=1))):
+    for day in _days_before(engine, table, sweep.cutoff):
         written = archive_day(engine, table.name, day, retention.archive_dir)
         if written is None:
             continue
@@ -363,6 +401,11 @@ def _sweep_sqlite(engine: Engine, retention: TableRetention, sweep: TableRetenti
                     .select_from(table)
                     .where(table.c.observed_at < table_sweep.cutoff)
                 ).scalar_one()
+            if retention.archive_dir is not None and table_sweep.rows:
+                for day in _days_before(engine, table, table_sweep.cutoff):
+                    count = _rows_of_day(engine, table, day)
+                    if count:
+                        table_sweep.add_would_archive(day, count)
             continue
         _delete_batches(engine, table, table_sweep.cutoff, retention.batch, table_sweep)
 

@@ -106,3 +106,39 @@ def test_a_bad_table_retention_is_one_line_and_prunes_nothing(vatsim_env, monkey
         "error: VATSIM_RETENTION_DAYS_FLIGHT_POSITIONS='a month': expected a whole number "
         "of days >= 0 or 'keep'\n"
     )
+
+
+def test_with_an_archive_the_dry_run_lists_the_files_prune_then_writes(
+    vatsim_env, engine, monkeypatch, tmp_path
+) -> None:
+    archive = tmp_path / "parquet"
+    monkeypatch.setenv("VATSIM_ARCHIVE_DIR", str(archive))
+    land_snapshot(Path(vatsim_env["VATSIM_LANDING_DIR"]), engine, OLD)
+    land_snapshot(Path(vatsim_env["VATSIM_LANDING_DIR"]), engine, LATER)
+    with engine.connect() as connection:
+        radios = connection.execute(select(func.count()).select_from(transceivers)).scalar_one()
+    files = [
+        "flight_positions/day=2024-11-20/flight_positions_2024-11-20.parquet",
+        "transceivers/day=2024-11-20/transceivers_2024-11-20.parquet",
+    ]
+
+    preview = CliRunner().invoke(main, ["prune", "--dry-run"])
+    document = json.loads(CliRunner().invoke(main, ["prune", "--dry-run", "--json"]).stdout)
+
+    assert preview.exit_code == 0, preview.output
+    tables_line = preview.stdout.splitlines()[2]
+    assert tables_line.endswith(
+        f"; would archive 2 day file(s) first ({2 * KEEP['pilots'] + radios:,} row(s)): "
+        f"{files[0]}, {files[1]}"
+    )
+    assert document["tables"]["archived"] == files
+    positions = document["tables"]["tables"]["flight_positions"]
+    assert (positions["archived"], positions["archived_rows"]) == ([files[0]], 2 * KEEP["pilots"])
+    assert document["tables"]["tables"]["transceivers"]["archived_rows"] == radios
+    assert not archive.exists()
+
+    done = CliRunner().invoke(main, ["prune", "--json"])
+
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["tables"]["archived"] == files
+    assert sorted(str(p.relative_to(archive)) for p in archive.rglob("*.parquet")) == files

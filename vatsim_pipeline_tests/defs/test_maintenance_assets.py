@@ -299,9 +299,15 @@ def test_with_an_archive_the_job_archives_and_its_check_sees_every_file(
 
     lost = archive / "transceivers/day=2024-11-20/transceivers_2024-11-20.parquet"
     lost.unlink()
+    damaged = archive / "flight_positions/day=2024-11-20/flight_positions_2024-11-20.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:-64])
     again = _maintain(DagsterInstance.get())
 
     (failed,) = again.get_asset_check_evaluations()
     assert not failed.passed
     assert failed.severity.value == "ERROR"
-    assert failed.description == f"1 of 2 archived day file(s) missing or damaged: {lost}: missing"
+    assert failed.description.startswith(
+        f"2 of 2 archived day file(s) missing or damaged: {damaged}: unreadable ("
+    )
+    assert failed.description.endswith(f"; {lost}: missing")
+    assert failed.metadata["problems"].value == 2

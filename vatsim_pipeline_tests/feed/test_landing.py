@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from vatsim_pipeline.feed.landing import (
     DamagedPayloadFile,
@@ -37,6 +38,10 @@ def test_land_writes_zstd_files_that_read_back_to_the_exact_payload(tmp_path) ->
     assert (read_payload(data_file), read_payload(radios_file)) == (data, radios)
     assert (landed.data_sha256, landed.transceivers_sha256) == (sha256_of(data), sha256_of(radios))
     assert [p.name for p in data_file.parent.iterdir() if p.name.startswith(".")] == []
+    # One plain frame: its size, a checksum, no dictionary; any zstd reads it on its own.
+    frame = zstandard.get_frame_parameters(data_file.read_bytes())
+    assert (frame.content_size, frame.has_checksum, frame.dict_id) == (len(data), True, 0)
+    assert zstandard.ZstdDecompressor().decompress(data_file.read_bytes()) == data
 
 
 def test_plain_and_gzip_files_read_as_they_are(tmp_path) -> None:
