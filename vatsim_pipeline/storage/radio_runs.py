@@ -273,13 +273,15 @@ def extend_or_begin_sql(staged_radios: str) -> str:
 
     `staged_radios` selects the snapshot's radios with `RADIO` columns. The latest run of
     each radio is found by a backward scan of the run index (one probe per radio),
-    within the day's partition; `%(previous)s` NULL (a new day) extends nothing.
+    within the day's partition; `%(previous)s` NULL (a new day) extends nothing. The
+    runs to extend are MATERIALIZED: inlined, the planner joins the update on the radio
+    alone, which matches every run of the radio that day (a seq scan of the partition).
     """
     equal = " AND ".join(f"l.{name} IS NOT DISTINCT FROM s.{name}" for name in VALUES)
     listed = ", ".join(RADIO)
     return f"""
         WITH staged AS ({staged_radios}),
-        extendable AS (
+        extendable AS MATERIALIZED (
             SELECT s.callsign, s.transceiver_id, l.observed_at
             FROM staged s
             CROSS JOIN LATERAL (
