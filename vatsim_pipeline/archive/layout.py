@@ -4,8 +4,12 @@
 UTC day, in a Hive-style `day=` folder so that Spark, Trino and DuckDB
 (`read_parquet('<archive>/flight_positions/*/*.parquet', hive_partitioning = true)`) see a
 `day` column and skip the days a query does not need. Rows are sorted by connection, then
-time, and written with zstd in row groups of `ROW_GROUP_ROWS` rows, so that one flight's
-rows of a day sit in one or two row groups that the reader finds by their statistics.
+time, and written with zstd in row groups of `ROW_GROUP_ROWS` rows, with min/max
+statistics on the sort keys and `observed_at` (`STATISTICS`), so that one flight's rows of
+a day sit in one or two row groups that the reader finds by their statistics, and a
+moment of the day reads only the groups whose time range holds it. Smaller groups read
+faster (8,192 rows: a track reads half the rows of 16,384) but each adds its metadata to
+the footer that every reader parses; statistics on the other columns would only grow it.
 
 Types are the narrowest that hold every value exactly: times as microseconds since the
 epoch in UTC (`timestamp[us, UTC]`), coordinates as float64 (as stored), altitudes and
@@ -22,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 ARCHIVE_VARIABLE = "VATSIM_ARCHIVE_DIR"
-ROW_GROUP_ROWS = 16_384
+ROW_GROUP_ROWS = 8_192
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 9
 TIME = pa.timestamp("us", tz="UTC")
@@ -32,6 +36,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         [
             ("flight_id", pa.int64()),
             ("observed_at", TIME),
+            # A run of snapshots with this position (see storage/position_runs.py).
+            ("last_observed_at", TIME),
             ("latitude", pa.float64()),
             ("longitude", pa.float64()),
             ("altitude", pa.int32()),
@@ -78,6 +84,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "transceivers": ("observed_at", "callsign", "transceiver_id"),
     "sector_assignments": ("flight_id", "observed_at"),
 }
+# Columns with min/max statistics: what readers skip row groups by.
+STATISTICS = ("flight_id", "observed_at", "callsign", "transceiver_id")
 # Float columns stored with byte-stream-split encoding: neighbouring positions share
 # their high bytes, which zstd then packs far better than interleaved doubles.
 SPLIT_FLOATS = ("latitude", "longitude", "qnh_i_hg", "height_msl_m", "height_agl_m")

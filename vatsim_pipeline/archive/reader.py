@@ -36,7 +36,7 @@ OPEN_FILES = 64
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _values(column: pa.ChunkedArray) -> list:
+def column_values(column: pa.ChunkedArray) -> list:
     """A column as Python values; times as aware UTC datetimes, built from integer
     microseconds (pyarrow's own conversion looks the time zone up for every value)."""
     if pa.types.is_timestamp(column.type):
@@ -47,28 +47,82 @@ def _values(column: pa.ChunkedArray) -> list:
     return column.to_pylist()
 
 
+class _OpenFile:
+    """A file with its footer read once, and each row group's range of a column (from the
+    statistics the writer stores for the sort keys), computed on first use."""
+
+    def __init__(self, path: str) -> None:
+        self.parquet = pq.ParquetFile(path)
+        self._ranges: dict[str, list[tuple | None]] = {}
+
+    def _range(self, column: str) -> list[tuple | None]:
+        """(min, max) of `column` per row group; None where there are no statistics (the
+        group is then read, never skipped)."""
+        if column not in self._ranges:
+            metadata = self.parquet.metadata
+            index = self.parquet.schema_arrow.get_field_index(column)
+            ranges: list[tuple | None] = []
+            for group in range(metadata.num_row_groups):
+                statistics = metadata.row_group(group).column(index).statistics
+                known = statistics is not None and statistics.has_min_max
+                ranges.append((statistics.min, statistics.max) if known else None)
+            self._ranges[column] = ranges
+        return self._ranges[column]
+
+    def groups_of(self, flight_id: int) -> list[int]:
+        """Row groups that may hold rows of this flight."""
+        return [
+            i
+            for i, bounds in enumerate(self._range("flight_id"))
+            if bounds is None or bounds[0] <= flight_id <= bounds[1]
+        ]
+
+    def groups_between(self, since: datetime, until: datetime) -> list[int]:
+        """Row groups that may hold a row observed in [since, until)."""
+        return [
+            i
+            for i, bounds in enumerate(self._range("observed_at"))
+            if bounds is None or (bounds[0] < until and bounds[1] >= since)
+        ]
+
+
 @lru_cache(maxsize=OPEN_FILES)
-def _opened(path: str, modified_ns: int) -> tuple[pq.ParquetFile, list[tuple[int, int]]]:
-    """The file, its footer read once, and each row group's flight_id range (a file
-    rewritten by a merge has a new modification time, and so a new entry)."""
-    parquet = pq.ParquetFile(path)
-    column = parquet.schema_arrow.get_field_index("flight_id")
-    ranges = []
-    for index in range(parquet.metadata.num_row_groups):
-        statistics = parquet.metadata.row_group(index).column(column).statistics
-        ranges.append((statistics.min, statistics.max))
-    return parquet, ranges
+def _opened(path: str, modified_ns: int) -> _OpenFile:
+    """The file, once per version of it (a file rewritten by a merge has a new
+    modification time, and so a new entry)."""
+    return _OpenFile(path)
+
+
+def _open(path: Path) -> _OpenFile:
+    return _opened(str(path), path.stat().st_mtime_ns)
 
 
 def _read_flight(path: Path, flight_id: int, columns: Sequence[str]) -> pa.Table:
     """The flight's rows of one file: only the row groups whose flight_id range holds it
-    (the rows are sorted by flight, so one or two of a day's hundred)."""
-    parquet, ranges = _opened(str(path), path.stat().st_mtime_ns)
-    groups = [i for i, (low, high) in enumerate(ranges) if low <= flight_id <= high]
+    (the rows are sorted by flight, so one or two of a day's thousand)."""
+    opened = _open(path)
+    groups = opened.groups_of(flight_id)
     if not groups:
         return pa.table({name: [] for name in columns})
-    table = parquet.read_row_groups(groups, columns=[*columns, "flight_id"], use_threads=False)
+    table = opened.parquet.read_row_groups(
+        groups, columns=[*columns, "flight_id"], use_threads=False
+    )
     return table.filter(pc.equal(table.column("flight_id"), flight_id))
+
+
+def _read_window(path: Path, since: datetime, until: datetime, columns: Sequence[str]) -> pa.Table:
+    """The rows of one file observed in [since, until): only the row groups whose
+    observed_at range meets the window, through the cached footer."""
+    opened = _open(path)
+    wanted = list(dict.fromkeys([*columns, "observed_at"]))
+    groups = opened.groups_between(since, until)
+    table = opened.parquet.read_row_groups(groups, columns=wanted)
+    when = table.column("observed_at")
+    inside = pc.and_(
+        pc.greater_equal(when, pa.scalar(since, when.type)),
+        pc.less(when, pa.scalar(until, when.type)),
+    )
+    return table.filter(inside).select(list(columns))
 
 
 def flight_rows(
@@ -94,7 +148,7 @@ def flight_rows(
             raise ArchiveUnavailable(
                 f"{path}: archived {day.table} of {day.day} cannot be read: {error}"
             ) from error
-        rows.extend(zip(*(_values(table.column(name)) for name in columns), strict=True))
+        rows.extend(zip(*(column_values(table.column(name)) for name in columns), strict=True))
     return rows
 
 
@@ -108,12 +162,11 @@ def window_table(
     """Every row of these archived days observed in [since, until), as one Arrow table
     of `columns` (files in day order, each sorted by connection and time)."""
     archive_dir = archive_dir if archive_dir is not None else archive_dir_from_env()
-    window = [("observed_at", ">=", since), ("observed_at", "<", until)]
     tables = []
     for day in days:
         path = _path(archive_dir, day)
         try:
-            tables.append(pq.read_table(path, columns=list(columns), filters=window))
+            tables.append(_read_window(path, since, until, columns))
         except FileNotFoundError as error:
             raise ArchiveUnavailable(
                 f"{path}: archived {day.table} of {day.day} is missing"

@@ -32,7 +32,7 @@ from vatsim_pipeline.archive.layout import (
     SCHEMAS,
     SORT_KEYS,
     SPLIT_FLOATS,
-    TIME,
+    STATISTICS,
     relative_path,
 )
 from vatsim_pipeline.storage.archive_log import (
@@ -76,7 +76,7 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
         compression_level=COMPRESSION_LEVEL,
         use_dictionary=[name for name in schema.names if name not in encodings],
         column_encoding=encodings,
-        write_statistics=True,
+        write_statistics=[name for name in schema.names if name in STATISTICS],
     )
 
 
@@ -84,7 +84,7 @@ def _postgres_select(table: str, start: datetime, end: datetime) -> str:
     """The day's rows, times as integer microseconds (exact), in archive order."""
     columns = [
         f"(extract(epoch from {field.name}) * 1000000)::bigint"
-        if field.type == TIME
+        if pa.types.is_timestamp(field.type)
         else field.name
         for field in SCHEMAS[table]
     ]
@@ -99,7 +99,10 @@ def _csv_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """Record batches of PostgreSQL's CSV, with the archive's types (none when empty)."""
     if path.stat().st_size == 0:
         return
-    read_types = {field.name: pa.int64() if field.type == TIME else field.type for field in schema}
+    read_types = {
+        field.name: pa.int64() if pa.types.is_timestamp(field.type) else field.type
+        for field in schema
+    }
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(column_names=schema.names, block_size=CSV_BLOCK_BYTES),

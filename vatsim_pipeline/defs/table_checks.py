@@ -47,6 +47,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.storage.position_runs import position_snapshots, run_end_of
 from vatsim_pipeline.storage.schema import (
     feed_snapshots,
     flight_positions,
@@ -104,12 +105,12 @@ def _newest(connection: Connection) -> tuple[datetime | None, int | None]:
 def _positions_at(observed_at: datetime):
     """Positions stored at `observed_at`, found through the flights seen then (indexed)."""
     return (
-        select(flight_positions.c.flight_id)
-        .join(flights, flights.c.id == flight_positions.c.flight_id)
+        select(position_snapshots.c.flight_id)
+        .join(flights, flights.c.id == position_snapshots.c.flight_id)
         .where(
             flights.c.last_seen >= observed_at,
             flights.c.first_seen <= observed_at,
-            flight_positions.c.observed_at == observed_at,
+            position_snapshots.c.observed_at == observed_at,
         )
     )
 
@@ -128,14 +129,17 @@ def _positions_complete(connection: Connection) -> AssetCheckResult:
 
 
 def _tracks_match(connection: Connection) -> AssetCheckResult:
+    # A flight's first position starts its first run; its last ends its latest run (runs
+    # never overlap): index probes, not an expansion of every run.
+    run = flight_positions.alias("run")
     first = (
-        select(func.min(flight_positions.c.observed_at))
-        .where(flight_positions.c.flight_id == flights.c.id)
-        .scalar_subquery()
-    )
+        select(func.min(run.c.observed_at)).where(run.c.flight_id == flights.c.id)
+    ).scalar_subquery()
     last = (
-        select(func.max(flight_positions.c.observed_at))
-        .where(flight_positions.c.flight_id == flights.c.id)
+        select(run_end_of(run))
+        .where(run.c.flight_id == flights.c.id)
+        .order_by(run.c.observed_at.desc())
+        .limit(1)
         .scalar_subquery()
     )
     newest, _ = _newest(connection)
@@ -258,7 +262,7 @@ POSITIONS_LOCATED = AssetCheckKey(
 FRESH = AssetCheckKey(AssetKey("landed_snapshot"), "newest_snapshot_fresh")
 DESCRIPTIONS = {
     POSITIONS_COMPLETE: "Every pilot of the newest stored snapshot has its row in "
-    "flight_positions.",
+    "flight_positions (expanded from its runs).",
     TRACKS_MATCH: "Every flight seen in the last hour has its first position at first_seen "
     "and its last at last_seen: none missing, none outside the session.",
     POSITIONS_LOCATED: "Every position of the newest stored snapshot has its sector "

@@ -16,6 +16,12 @@ from sqlalchemy import Connection, and_, func, select
 
 from vatsim_pipeline.analytics.anomalies.duplicates import Connection as LiveConnection
 from vatsim_pipeline.analytics.anomalies.observation import Observation
+from vatsim_pipeline.storage.position_runs import (
+    RUN_SPAN,
+    neighbours,
+    position_snapshots,
+    positions_between,
+)
 from vatsim_pipeline.storage.schema import flight_positions, flights
 
 CHUNK = 500
@@ -39,11 +45,17 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 
 def snapshot_positions(connection: Connection, observed_at: datetime) -> list[SnapshotPosition]:
-    """Every flight with a position at `observed_at`, with its previous stored position."""
+    """Every flight with a position at `observed_at`, with its previous stored position.
+
+    Read from the runs (`position_runs`): the current run holds `observed_at`; the
+    previous position is the latest run starting before it, seen last at its own end or
+    at the snapshot recorded just before `observed_at`, whichever is earlier (the
+    current run itself, when it started before). One index probe per flight each.
+    """
     current = flight_positions.alias("current")
     previous = flight_positions.alias("previous")
     earlier = flight_positions.alias("earlier")
-    previous_time = (
+    previous_start = (
         select(func.max(earlier.c.observed_at))
         .where(
             earlier.c.flight_id == flights.c.id,
@@ -60,24 +72,32 @@ def snapshot_positions(connection: Connection, observed_at: datetime) -> list[Sn
             flights.c.logon_time,
             (flights.c.last_seen > observed_at).label("later"),
             *(current.c[name] for name in _OBSERVATION_COLUMNS),
-            previous.c.observed_at.label("previous_at"),
+            func.coalesce(previous.c.last_observed_at, previous.c.observed_at).label(
+                "previous_end"
+            ),
             *(previous.c[name].label(f"previous_{name}") for name in _OBSERVATION_COLUMNS),
         )
         .select_from(
             flights.join(
                 current,
-                and_(current.c.flight_id == flights.c.id, current.c.observed_at == observed_at),
+                and_(
+                    current.c.flight_id == flights.c.id,
+                    current.c.observed_at >= observed_at - RUN_SPAN,
+                    current.c.observed_at <= observed_at,
+                    func.coalesce(current.c.last_observed_at, current.c.observed_at) >= observed_at,
+                ),
             ).outerjoin(
                 previous,
                 and_(
                     previous.c.flight_id == flights.c.id,
                     flights.c.first_seen < observed_at,
-                    previous.c.observed_at == previous_time,
+                    previous.c.observed_at == previous_start,
                 ),
             )
         )
         .where(flights.c.first_seen <= observed_at, flights.c.last_seen >= observed_at)
     )
+    recorded_before = neighbours(connection, observed_at).previous
     found = []
     # Unpacked by position: the rows of a snapshot are the hot path of detection (1,500
     # at today's traffic), and named access on a Row costs a lookup per value.
@@ -88,7 +108,7 @@ def snapshot_positions(connection: Connection, observed_at: datetime) -> list[Sn
         logon_time,
         later,
         *now_values,
-        previous_at,
+        previous_end,
         previous_latitude,
         previous_longitude,
         previous_altitude,
@@ -101,9 +121,9 @@ def snapshot_positions(connection: Connection, observed_at: datetime) -> list[Sn
                 bool(later),
                 Observation(observed_at, *now_values),
                 None
-                if previous_at is None
+                if previous_end is None
                 else Observation(
-                    previous_at,
+                    min(previous_end, recorded_before),
                     previous_latitude,
                     previous_longitude,
                     previous_altitude,
@@ -123,12 +143,12 @@ def flight_tracks(
     for chunk in chunks(sorted(flight_ids)):
         rows = connection.execute(
             select(
-                flight_positions.c.flight_id,
-                flight_positions.c.observed_at,
-                *(flight_positions.c[name] for name in _OBSERVATION_COLUMNS),
+                position_snapshots.c.flight_id,
+                position_snapshots.c.observed_at,
+                *(position_snapshots.c[name] for name in _OBSERVATION_COLUMNS),
             )
-            .where(flight_positions.c.flight_id.in_(chunk))
-            .order_by(flight_positions.c.flight_id, flight_positions.c.observed_at)
+            .where(position_snapshots.c.flight_id.in_(chunk))
+            .order_by(position_snapshots.c.flight_id, position_snapshots.c.observed_at)
         )
         for row in rows:
             tracks[row.flight_id].append(Observation(*row[1:]))
@@ -140,6 +160,7 @@ def same_callsign_positions(
 ) -> dict[str, dict[datetime, list[LiveConnection]]]:
     """Per callsign and time, every connection with that callsign seen then (in the window)."""
     found: dict[str, dict[datetime, list[LiveConnection]]] = {}
+    window = positions_between(since, until)
     for chunk in chunks(sorted(callsigns)):
         rows = connection.execute(
             select(
@@ -147,15 +168,15 @@ def same_callsign_positions(
                 flights.c.callsign,
                 flights.c.cid,
                 flights.c.logon_time,
-                flight_positions.c.observed_at,
+                window.c.observed_at,
             )
-            .join(flight_positions, flight_positions.c.flight_id == flights.c.id)
+            .join(window, window.c.flight_id == flights.c.id)
             .where(
                 flights.c.callsign.in_(chunk),
                 flights.c.last_seen >= since,
                 flights.c.first_seen <= until,
-                flight_positions.c.observed_at >= since,
-                flight_positions.c.observed_at <= until,
+                window.c.observed_at >= since,
+                window.c.observed_at <= until,
             )
         )
         for row in rows:

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, Table, case, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
+from vatsim_pipeline.storage.position_runs import write_positions
 from vatsim_pipeline.storage.radio_runs import write_radios
 from vatsim_pipeline.storage.schema import (
     controllers,
-    flight_positions,
     flights,
     prefiles,
 )
@@ -137,16 +137,13 @@ def write_rows(
     flight_ids, tables["flights"] = _upsert(
         connection, flights, FLIGHT_COLUMNS, CONNECTION_KEY, rows.flights, seen_at
     )
-    positions = [
+    tables["flight_positions"] = write_positions(
+        connection,
+        seen_at,
         {
-            "flight_id": flight_id,
-            "observed_at": seen_at,
-            **{name: row[i] for name, i in zip(POSITION_COLUMNS, _POSITION_INDEXES, strict=True)},
-        }
-        for flight_id, row in zip(flight_ids, rows.flights, strict=True)
-    ]
-    tables["flight_positions"] = _appended(
-        insert_new(connection, flight_positions, positions), len(positions)
+            flight_id: tuple(row[i] for i in _POSITION_INDEXES)
+            for flight_id, row in zip(flight_ids, rows.flights, strict=True)
+        },
     )
     controller_ids, tables["controllers"] = _upsert(
         connection, controllers, CONTROLLER_COLUMNS, CONNECTION_KEY, rows.controllers, seen_at

@@ -24,10 +24,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, or_, select
 
 from vatsim_pipeline.storage.occupancy_writes import chunked
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.radio_runs import transceiver_snapshots
 from vatsim_pipeline.storage.schema import (
     controllers,
-    flight_positions,
     flight_sector_occupancy,
     flight_summaries,
     flights,
@@ -125,13 +125,13 @@ def _positions(connection: Connection, ids: list[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = defaultdict(list)
     rows = connection.execute(
         select(
-            flight_positions.c.flight_id,
-            flight_positions.c.latitude,
-            flight_positions.c.longitude,
-            flight_positions.c.altitude,
+            position_snapshots.c.flight_id,
+            position_snapshots.c.latitude,
+            position_snapshots.c.longitude,
+            position_snapshots.c.altitude,
         )
-        .where(flight_positions.c.flight_id.in_(ids))
-        .order_by(flight_positions.c.flight_id, flight_positions.c.observed_at)
+        .where(position_snapshots.c.flight_id.in_(ids))
+        .order_by(position_snapshots.c.flight_id, position_snapshots.c.observed_at)
     )
     for row in rows:
         found[row.flight_id].append(row)

@@ -50,11 +50,11 @@ from vatsim_pipeline.sectors.occupancy import (
 )
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
 from vatsim_pipeline.storage.partitions import ensure_day_partitions, utc_day
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.schema import (
     UTCDateTime,
     controller_sectors,
     controllers,
-    flight_positions,
     flight_sector_occupancy,
     flights,
     sector_assignments,
@@ -218,7 +218,7 @@ def _touched_positions(connection: Connection, t: datetime) -> list[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    position = flight_positions
+    position = position_snapshots
     statement = (
         select(
             flights.c.id,
@@ -280,7 +280,7 @@ def update_occupancy(
 
 
 def _tracks(connection: Connection, flight_ids: list[int]) -> dict[int, list[Observation]]:
-    position, assigned = flight_positions, sector_assignments
+    position, assigned = position_snapshots, sector_assignments
     rows = connection.execute(
         select(
             assigned.c.flight_id,

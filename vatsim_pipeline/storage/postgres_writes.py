@@ -26,11 +26,11 @@ from functools import cached_property
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql
 
+from vatsim_pipeline.storage import position_runs
 from vatsim_pipeline.storage.copy_csv import copy_rows
 from vatsim_pipeline.storage.radio_runs import write_staged_postgres
 from vatsim_pipeline.storage.schema import (
     controllers,
-    flight_positions,
     flights,
     prefiles,
     transceivers,
@@ -49,6 +49,7 @@ from vatsim_pipeline.storage.snapshot_rows import (
 from vatsim_pipeline.storage.write_report import TableWrite
 
 ROW = "row_index"
+_POSITION_INDEXES = [FLIGHT_COLUMNS.index(name) for name in POSITION_COLUMNS]
 STAGE_RADIOS = "stage_transceivers"
 
 
@@ -184,12 +185,7 @@ def _create_stages() -> str:
 
 
 CREATE_STAGES = _create_stages()
-INSERT_POSITIONS = f"""
-    INSERT INTO {flight_positions.name} (flight_id, observed_at, {", ".join(POSITION_COLUMNS)})
-    SELECT i.id, %(seen_at)s, {", ".join(f"s.{c}" for c in POSITION_COLUMNS)}
-    FROM {FLIGHTS.stage} s JOIN {FLIGHTS.ids} i USING ({ROW})
-    ON CONFLICT (flight_id, observed_at) DO NOTHING
-"""
+APPEND_POSITIONS = position_runs.staged_append_sql(FLIGHTS.stage, FLIGHTS.ids, ROW)
 # The staged radios with their connections' ids, in `radio_runs.RADIO` order.
 STAGED_RADIOS = f"""
     SELECT {", ".join(f"r.{c}" for c in RADIO_COLUMNS)}, f.id AS flight_id, c.id AS controller_id
@@ -199,12 +195,21 @@ STAGED_RADIOS = f"""
 """
 
 
-def _append(connection: Connection, statement: str, total: int, seen_at: datetime) -> TableWrite:
-    """Insert append-only rows (skipping those already stored) and count them."""
-    if not total:
-        return TableWrite()
-    inserted = connection.exec_driver_sql(statement, {"seen_at": seen_at}).rowcount
-    return TableWrite(inserted=inserted, unchanged=total - inserted)
+def _write_positions(connection: Connection, rows: SnapshotRows, seen_at: datetime) -> TableWrite:
+    """The snapshot's positions as runs (`position_runs`): in one statement on the staged
+    rows when it is the newest snapshot (the running pipeline's case), else by the
+    general path on the ids the upsert noted."""
+    at = position_runs.begin(connection, seen_at)
+    if at.following is None and not at.recorded:
+        if rows.flights:
+            parameters = {"low": at.low, "moment": seen_at, "previous": at.previous}
+            connection.exec_driver_sql(APPEND_POSITIONS, parameters)
+        return TableWrite(inserted=len(rows.flights))
+    present = {
+        flight_id: tuple(rows.flights[index][i] for i in _POSITION_INDEXES)
+        for index, flight_id in connection.exec_driver_sql(f"SELECT {ROW}, id FROM {FLIGHTS.ids}")
+    }
+    return position_runs.write_present(connection, at, present)
 
 
 def write_rows(
@@ -215,7 +220,7 @@ def write_rows(
         raise ValueError("snapshot writes need a transaction: AUTOCOMMIT empties the staging")
     connection.exec_driver_sql(CREATE_STAGES)
     flight_write = FLIGHTS.write(connection, rows.flights, seen_at)
-    positions = _append(connection, INSERT_POSITIONS, len(rows.flights), seen_at)
+    positions = _write_positions(connection, rows, seen_at)
     controller_write = CONTROLLERS.write(connection, rows.controllers, seen_at)
     copy_rows(connection, STAGE_RADIOS, (*RADIO_COLUMNS, *RADIO_LINK_COLUMNS), rows.transceivers)
     radios = write_staged_postgres(connection, STAGED_RADIOS, len(rows.transceivers), seen_at)

@@ -18,9 +18,10 @@ from datetime import datetime
 import shapely
 from sqlalchemy import Connection, Row, Select, or_, select
 
-from vatsim_pipeline.archive.reader import flight_rows
 from vatsim_pipeline.storage.archive_log import archived_between
+from vatsim_pipeline.storage.archived_positions import archived_flight_rows
 from vatsim_pipeline.storage.partitions import utc_day
+from vatsim_pipeline.storage.position_runs import positions_between
 from vatsim_pipeline.storage.reads_base import (
     IDENTITY_COLUMNS,
     MAX_ID,
@@ -94,21 +95,22 @@ def _archived_positions(connection: Connection, flight: Row) -> list[tuple]:
     days = archived_between(
         connection, flight_positions.name, utc_day(flight.first_seen), utc_day(flight.last_seen)
     )
-    return flight_rows(days, flight.id, TRACK_COLUMNS) if days else []
+    return archived_flight_rows(connection, days, flight.id, TRACK_COLUMNS) if days else []
 
 
 def _positions(connection: Connection, flight: Row) -> list[Position]:
     """The flight's positions, oldest first. `observed_at` is bounded by the flight's own
     first and last sighting as literal values (the writes keep every position inside
     them), so that a table partitioned by day on `observed_at` reads only those days."""
+    positions = positions_between(flight.first_seen, flight.last_seen)
     statement = (
-        select(*(flight_positions.c[name] for name in TRACK_COLUMNS))
+        select(*(positions.c[name] for name in TRACK_COLUMNS))
         .where(
-            flight_positions.c.flight_id == flight.id,
-            flight_positions.c.observed_at >= flight.first_seen,
-            flight_positions.c.observed_at <= flight.last_seen,
+            positions.c.flight_id == flight.id,
+            positions.c.observed_at >= flight.first_seen,
+            positions.c.observed_at <= flight.last_seen,
         )
-        .order_by(flight_positions.c.observed_at)
+        .order_by(positions.c.observed_at)
     )
     stored = connection.execute(statement).all()
     archived = _archived_positions(connection, flight)

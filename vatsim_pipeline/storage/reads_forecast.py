@@ -11,9 +11,9 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from vatsim_pipeline.storage.pattern_tables import sector_load
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.schema import (
     feed_snapshots,
-    flight_positions,
     flight_sector_occupancy,
     flights,
 )
@@ -43,18 +43,18 @@ def flights_at(connection: Connection, observed_at: datetime) -> pd.DataFrame:
     """Every pilot's position in the snapshot of `observed_at`, with its filed plan."""
     rows = connection.execute(
         select(
-            flight_positions.c.flight_id,
-            flight_positions.c.latitude,
-            flight_positions.c.longitude,
-            flight_positions.c.groundspeed,
-            flight_positions.c.heading,
+            position_snapshots.c.flight_id,
+            position_snapshots.c.latitude,
+            position_snapshots.c.longitude,
+            position_snapshots.c.groundspeed,
+            position_snapshots.c.heading,
             flights.c.departure,
             flights.c.arrival,
             flights.c.cruise_tas,
         )
-        .join(flights, flights.c.id == flight_positions.c.flight_id)
-        .where(flight_positions.c.observed_at == observed_at)
-        .order_by(flight_positions.c.flight_id)
+        .join(flights, flights.c.id == position_snapshots.c.flight_id)
+        .where(position_snapshots.c.observed_at == observed_at)
+        .order_by(position_snapshots.c.flight_id)
     ).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=STATE_COLUMNS)
 

@@ -24,13 +24,18 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import numpy
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from sqlalchemy import Connection, Engine, Row, and_, func, select
 
-from vatsim_pipeline.archive.reader import window_table
+from vatsim_pipeline.archive.reader import column_values, window_table
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
 from vatsim_pipeline.storage.archive_log import archived_between
+from vatsim_pipeline.storage.archived_positions import archived_window
 from vatsim_pipeline.storage.partitions import utc_day
+from vatsim_pipeline.storage.position_runs import positions_between
 from vatsim_pipeline.storage.reads_base import newest_update
 from vatsim_pipeline.storage.reads_history import TimeArgument, parse_time
 from vatsim_pipeline.storage.reads_sectors import STAFFING_COLUMNS, SUMMARY_COLUMNS, _as_sector
@@ -173,29 +178,30 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
     latest: dict[int, Row] = {}
     for start in range(0, len(candidates), CHUNK):
         ids = [row.id for row in candidates[start : start + CHUNK]]
+        window = positions_between(cutoff, at)
         newest_first = (
             func.row_number()
             .over(
-                partition_by=flight_positions.c.flight_id,
-                order_by=flight_positions.c.observed_at.desc(),
+                partition_by=window.c.flight_id,
+                order_by=window.c.observed_at.desc(),
             )
             .label("newest_first")
         )
         in_window = (
             select(
-                flight_positions.c.flight_id,
-                flight_positions.c.observed_at,
-                flight_positions.c.latitude,
-                flight_positions.c.longitude,
-                flight_positions.c.altitude,
-                flight_positions.c.groundspeed,
-                flight_positions.c.heading,
+                window.c.flight_id,
+                window.c.observed_at,
+                window.c.latitude,
+                window.c.longitude,
+                window.c.altitude,
+                window.c.groundspeed,
+                window.c.heading,
                 newest_first,
             )
             .where(
-                flight_positions.c.flight_id.in_(ids),
-                flight_positions.c.observed_at >= cutoff,
-                flight_positions.c.observed_at <= at,
+                window.c.flight_id.in_(ids),
+                window.c.observed_at >= cutoff,
+                window.c.observed_at <= at,
             )
             .subquery()
         )
@@ -235,39 +241,45 @@ ARCHIVED_POSITION += ("groundspeed", "heading")
 def _archived_latest(
     connection: Connection, candidates: list[Row], at: datetime, cutoff: datetime
 ) -> dict[int, SimpleNamespace]:
-    """The candidates' latest archived positions in cutoff..at, with their sectors."""
+    """The candidates' latest archived positions in cutoff..at, with their sectors.
+
+    Picked in Arrow (the window holds a few rows per flight, sorted by flight and time in
+    each file), so that only one row per flight becomes Python values."""
     first, last = utc_day(cutoff), utc_day(at)
     days = archived_between(connection, flight_positions.name, first, last)
     if not days:
         return {}
     until = at + timedelta(microseconds=1)
-    frame = window_table(days, cutoff, until, ARCHIVED_POSITION).to_pandas()
-    frame = frame[frame["flight_id"].isin([row.id for row in candidates])]
-    frame = frame.sort_values(["flight_id", "observed_at"]).groupby("flight_id").tail(1)
+    window = archived_window(connection, days, cutoff, until, ARCHIVED_POSITION)
+    if not window.num_rows:
+        return {}
+    ids = pa.array([row.id for row in candidates], pa.int64())
+    window = window.filter(pc.is_in(window.column("flight_id"), value_set=ids))
+    window = window.sort_by([("flight_id", "ascending"), ("observed_at", "ascending")])
+    flight = window.column("flight_id").to_numpy()
+    newest = numpy.flatnonzero(numpy.append(flight[1:] != flight[:-1], True))
+    latest = window.take(pa.array(newest, pa.int64())) if len(flight) else window
     sector_days = archived_between(connection, sector_assignments.name, first, last)
     sector_of: dict[tuple, str | None] = {}
-    if sector_days and len(frame):
+    if sector_days and latest.num_rows:
         assigned = window_table(
             sector_days, cutoff, until, ("flight_id", "observed_at", "sector_id")
-        ).to_pandas()
+        )
+        keys = pc.is_in(assigned.column("flight_id"), value_set=latest.column("flight_id"))
+        assigned = assigned.filter(keys)
         sector_of = {
-            (row.flight_id, row.observed_at): row.sector_id
-            for row in assigned.itertuples(index=False)
+            (flight_id, moment): sector
+            for flight_id, moment, sector in zip(
+                *(column_values(assigned.column(n)) for n in assigned.column_names), strict=True
+            )
         }
     found = {}
-    for row in frame.itertuples(index=False):
-        values = {name: _plain(getattr(row, name)) for name in ARCHIVED_POSITION}
-        values["observed_at"] = row.observed_at.to_pydatetime()
-        values["sector_id"] = sector_of.get((row.flight_id, row.observed_at))
-        found[int(row.flight_id)] = SimpleNamespace(**values)
+    columns = [column_values(latest.column(name)) for name in ARCHIVED_POSITION]
+    for values in zip(*columns, strict=True):
+        row = dict(zip(ARCHIVED_POSITION, values, strict=True))
+        row["sector_id"] = sector_of.get((row["flight_id"], row["observed_at"]))
+        found[row["flight_id"]] = SimpleNamespace(**row)
     return found
-
-
-def _plain(value: Any) -> Any:
-    """A pandas cell as a plain Python value (None for a missing one)."""
-    if value is None or value != value:  # NaN
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def resolve_moment(connection: Connection, at: TimeArgument) -> tuple[datetime | None, bool]:

@@ -10,11 +10,12 @@ import io
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Text, select, type_coerce
+from sqlalchemy import BigInteger, Connection, Text, cast, func, select, type_coerce
 
-from vatsim_pipeline.archive.reader import window_table
 from vatsim_pipeline.storage.archive_log import archived_between
+from vatsim_pipeline.storage.archived_positions import archived_window
 from vatsim_pipeline.storage.partitions import utc_day
+from vatsim_pipeline.storage.position_runs import positions_between
 from vatsim_pipeline.storage.schema import flight_positions, flights
 
 TRACK_COLUMNS = ["flight_id", "observed_at", "latitude", "longitude", "altitude", "groundspeed"]
@@ -30,7 +31,7 @@ def track_frame(connection: Connection, since: datetime, until: datetime) -> pd.
     days = archived_between(connection, flight_positions.name, utc_day(since), last)
     if not days:
         return frame
-    archived = window_table(days, since, until, TRACK_COLUMNS).to_pandas()
+    archived = archived_window(connection, days, since, until, TRACK_COLUMNS).to_pandas()
     archived["observed_at"] = pd.to_datetime(archived["observed_at"], utc=True)
     archived = archived.astype({"altitude": "float64", "groundspeed": "float64"})
     both = pd.concat([frame, archived], ignore_index=True) if len(frame) else archived
@@ -53,7 +54,7 @@ def _stored_track(connection: Connection, since: datetime, until: datetime) -> p
         frame["observed_at"] = pd.to_datetime(frame["observed_at"], unit="us", utc=True)
         # Sorted here: in SQL the order made PostgreSQL walk the whole day's index.
         return frame.sort_values(["flight_id", "observed_at"], ignore_index=True)
-    p = flight_positions.c
+    p = positions_between(since, until).c
     rows = connection.execute(
         select(
             p.flight_id,
@@ -72,16 +73,16 @@ def _stored_track(connection: Connection, since: datetime, until: datetime) -> p
 
 
 def _copied_track(connection: Connection, since: datetime, until: datetime) -> pd.DataFrame:
-    table = flight_positions.name
-    query = (
-        "SELECT flight_id, (extract(epoch FROM observed_at) * 1000000)::bigint, latitude, "
-        f"longitude, altitude, groundspeed FROM {table} "
-        "WHERE observed_at >= %s AND observed_at < %s"
-    )
+    p = positions_between(since, until).c
+    microseconds = cast(func.extract("epoch", p.observed_at) * 1_000_000, BigInteger)
+    statement = select(
+        p.flight_id, microseconds, p.latitude, p.longitude, p.altitude, p.groundspeed
+    ).where(p.observed_at >= since, p.observed_at < until)
+    compiled = statement.compile(dialect=connection.dialect)
     buffer = io.BytesIO()
     cursor = connection.connection.cursor()
     try:
-        bound = cursor.mogrify(query, (since, until)).decode()
+        bound = cursor.mogrify(str(compiled), compiled.params).decode()
         cursor.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv)", buffer)
     finally:
         cursor.close()

@@ -149,7 +149,11 @@ flight_positions = Table(
     "flight_positions",
     metadata,
     Column("flight_id", Id, ForeignKey("flights.id", ondelete="CASCADE"), nullable=False),
+    # A row is a run (`position_runs`): the connection held these values in every
+    # recorded snapshot from `observed_at` to `last_observed_at` (NULL: that one snapshot,
+    # as every row of a table written before runs existed).
     Column("observed_at", UTCDateTime, nullable=False),
+    Column("last_observed_at", UTCDateTime),
     Column("latitude", Float, nullable=False),
     Column("longitude", Float, nullable=False),
     Column("altitude", Integer),

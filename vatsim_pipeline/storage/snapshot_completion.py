@@ -15,9 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, select
 
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.schema import (
     feed_snapshots,
-    flight_positions,
     flights,
     sector_assignments,
     sectors,
@@ -52,7 +52,7 @@ def _unlocated(t: ColumnElement) -> ColumnElement[bool]:
     around `t` (index probes, where a filter on `observed_at` alone scans a day of
     positions on PostgreSQL); a position it cannot reach, a replay could not locate.
     """
-    position = flight_positions
+    position = position_snapshots
     assigned = exists().where(
         sector_assignments.c.flight_id == position.c.flight_id,
         sector_assignments.c.observed_at == position.c.observed_at,

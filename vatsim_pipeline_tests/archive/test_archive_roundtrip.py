@@ -22,6 +22,7 @@ from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_tables
 from vatsim_pipeline.storage.archive_log import all_archived
 from vatsim_pipeline.storage.partitions import PARTITIONED, PARTITIONED_NAMES, list_partitions
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.reads_map import flights_at
 from vatsim_pipeline.storage.reads_tracks import track_frame
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
@@ -45,8 +46,10 @@ def _store(engine: Engine, path: Path, *, radios: bool = False) -> None:
             sector_assignments.insert().from_select(
                 ["flight_id", "observed_at", "sector_id"],
                 select(
-                    flight_positions.c.flight_id, flight_positions.c.observed_at, literal("EDGG")
-                ).where(flight_positions.c.observed_at == snapshot.update_timestamp),
+                    position_snapshots.c.flight_id,
+                    position_snapshots.c.observed_at,
+                    literal("EDGG"),
+                ).where(position_snapshots.c.observed_at == snapshot.update_timestamp),
             )
         )
 
@@ -129,6 +132,43 @@ def test_a_past_day_moves_to_parquet_and_the_api_answers_the_same(
     dataset = ds.dataset(archive / "flight_positions", format="parquet", partitioning="hive")
     assert dataset.count_rows() == before_counts["flight_positions"]
     assert "day" in dataset.schema.names
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "archive.md"
+
+
+def _documented_pyarrow_example() -> str:
+    """The pyarrow example of docs/archive.md, as written there."""
+    text = DOCS.read_text()
+    start = text.index("```python\n", text.index("pyarrow (this example runs")) + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+def test_the_documented_pyarrow_example_reads_the_archive(
+    engine: Engine, recorded: list[int], archive: Path
+) -> None:
+    p = flight_positions.c
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(p.observed_at, p.latitude, p.longitude, p.altitude)
+            .where(p.flight_id == recorded[0])
+            .order_by(p.observed_at)
+        ).all()
+        positions, flown = connection.execute(
+            select(func.count(), func.count(p.flight_id.distinct()))
+        ).one()
+    sweep_tables(engine, _retention(archive), now=NOW)
+    code = _documented_pyarrow_example()
+    code = code.replace("/srv/vatsim-archive", str(archive)).replace("123456", str(recorded[0]))
+
+    scope: dict = {}
+    exec(code, scope)  # the documentation's own code, run as a user would
+
+    track = [tuple(row.values()) for row in scope["track"].to_pylist()]
+    assert track == [tuple(row) for row in stored] and len(track) == 4
+    assert scope["november"].to_pylist() == [
+        {"day": "2024-11-22", "flight_id_count": positions, "flight_id_count_distinct": flown}
+    ]
 
 
 def _frame_rows(engine: Engine) -> list[tuple]:

@@ -37,6 +37,7 @@ from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.table_checks import FRESH, TABLE_CHECKS
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
+from vatsim_pipeline.storage.position_runs import run_end
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.shared_data import sequence_files
@@ -144,9 +145,12 @@ def test_a_lost_position_and_a_lost_assignment_fail_their_checks(
     flight_id, _ = a_flight_at_newest(stored)
     other_id = flight_id + 1
     with stored.begin() as connection:
+        # The run holding the newest position (positions are stored as runs).
         connection.execute(
             delete(flight_positions).where(
-                flight_positions.c.flight_id == flight_id, flight_positions.c.observed_at == NEWEST
+                flight_positions.c.flight_id == flight_id,
+                flight_positions.c.observed_at <= NEWEST,
+                run_end >= NEWEST,
             )
         )
         connection.execute(

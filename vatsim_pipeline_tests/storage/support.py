@@ -2,7 +2,8 @@
 
 Expectations come from the recorded payloads read with plain `json`, never from the
 parser under test. Table dumps replace surrogate ids by natural keys, so that two
-databases filled in different orders (and so with different ids) compare equal.
+databases filled in different orders (and so with different ids) compare equal, and
+list positions one per snapshot (expanded from their runs).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Engine, Table, delete, select
 
 from vatsim_pipeline.feed.models import Snapshot
 from vatsim_pipeline.feed.parse import parse_data_feed
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.schema import (
     controllers,
     feed_snapshots,
@@ -112,8 +114,11 @@ def dump(engine: Engine) -> Dump:
 
         return {
             "flights": fetch(select(*_without(flights, "id"))),
+            # Expanded from the runs: what was stored, however it is laid out.
             "flight_positions": fetch(
-                select(*flight_key, *_without(flight_positions, "flight_id")).join(flights)
+                select(*flight_key, *_without(position_snapshots, "flight_id")).join_from(
+                    position_snapshots, flights, flights.c.id == position_snapshots.c.flight_id
+                )
             ),
             "controllers": fetch(select(*_without(controllers, "id"))),
             "transceivers": fetch(

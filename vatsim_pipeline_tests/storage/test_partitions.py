@@ -37,6 +37,7 @@ from vatsim_pipeline_tests.storage.support import pilot_keys, update_timestamp
 OLD_TABLES = (
     """CREATE TABLE flight_positions (
         flight_id BIGINT NOT NULL, observed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+        last_observed_at TIMESTAMP WITH TIME ZONE,
         latitude FLOAT NOT NULL, longitude FLOAT NOT NULL, altitude INTEGER,
         groundspeed INTEGER, heading SMALLINT, transponder TEXT, qnh_i_hg FLOAT, qnh_mb INTEGER,
         CONSTRAINT uq_flight_positions_flight_time UNIQUE (flight_id, observed_at),
@@ -244,8 +245,10 @@ def test_migrate_converts_plain_tables_in_place(
     for moment in (NOV_20, NOV_21):
         assert store_cut_snapshot(engine, moment).tables["flight_positions"].inserted > 0
     with engine.begin() as connection:
-        # As if stored by a version before `qnh_mb`: migrate must add it before attaching.
+        # As if stored by a version before `qnh_mb` and runs: migrate must add them before
+        # attaching (the snapshots are a day apart: every row is one snapshot).
         connection.execute(text("ALTER TABLE flight_positions DROP COLUMN qnh_mb"))
+        connection.execute(text("ALTER TABLE flight_positions DROP COLUMN last_observed_at"))
     before = _old_rows(engine)
     assert _relkind(engine, "flight_positions") == "r"
 

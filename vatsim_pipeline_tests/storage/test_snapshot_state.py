@@ -1,0 +1,145 @@
+"""The exact-state rebuild: every recorded snapshot's positions, read back from the
+compact tables, are what its payload says (parsed by the project's own parser).
+
+Real sequences (15 s apart, and minutes apart delivered out of order) and a simulated
+stretch built from a real snapshot: parked pilots, a pilot missing from one snapshot,
+a change of one value, runs crossing midnight, a snapshot recorded after newer ones
+inside parked stretches, and replays.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, func, insert, inspect, select, text
+
+from vatsim_pipeline.feed.landing import read_payload
+from vatsim_pipeline.feed.models import Snapshot
+from vatsim_pipeline.feed.parse import parse_data_feed
+from vatsim_pipeline.storage.engine import migrate
+from vatsim_pipeline.storage.position_runs import RUN_SPAN, position_snapshots
+from vatsim_pipeline.storage.schema import flight_positions
+from vatsim_pipeline.storage.snapshot_rows import POSITION_COLUMNS
+from vatsim_pipeline.storage.snapshot_state import recorded_snapshots, snapshot_state
+from vatsim_pipeline.storage.writes import write_snapshot
+from vatsim_pipeline_tests.shared_data import sequence_files, shared_data
+
+
+def _parsed(path: Path) -> Snapshot:
+    return parse_data_feed(read_payload(path))
+
+
+def _expected(snapshot: Snapshot) -> dict[tuple, tuple]:
+    """Connection -> position values, as the payload says (a key listed twice: the last)."""
+    return {
+        (p.cid, p.callsign, p.logon_time): tuple(getattr(p, name) for name in POSITION_COLUMNS)
+        for p in snapshot.pilots
+    }
+
+
+def _assert_rebuilt(engine: Engine, snapshots: list[Snapshot]) -> None:
+    by_time = {s.update_timestamp: s for s in snapshots}
+    with engine.connect() as connection:
+        recorded = recorded_snapshots(connection)
+        assert recorded == sorted(by_time)
+        for moment in recorded:
+            state = snapshot_state(connection, moment)
+            assert state.positions == _expected(by_time[moment]), moment
+
+
+def _rows(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(flight_positions))
+
+
+def test_real_sequence_in_order_rebuilds_exactly(engine: Engine) -> None:
+    snapshots = [_parsed(path) for path in sequence_files()]
+    writes = [write_snapshot(engine, s) for s in snapshots]
+    assert [w.tables["flight_positions"].inserted for w in writes] == [
+        len(_expected(s)) for s in snapshots
+    ]
+    _assert_rebuilt(engine, snapshots)
+    positions = sum(len(_expected(s)) for s in snapshots)
+    assert _rows(engine) < positions  # parked pilots share rows
+    replayed = write_snapshot(engine, snapshots[2]).tables["flight_positions"]
+    assert (replayed.inserted, replayed.unchanged) == (0, len(_expected(snapshots[2])))
+    _assert_rebuilt(engine, snapshots)
+
+
+def test_real_day_out_of_order_rebuilds_exactly(engine: Engine) -> None:
+    paths = sorted(shared_data("long-20220624").glob("vatsim-data_*.json.gz"))
+    snapshots = [_parsed(path) for path in paths]
+    order = list(range(len(snapshots)))
+    random.Random(13).shuffle(order)
+    for index in order:
+        write_snapshot(engine, snapshots[index])
+    _assert_rebuilt(engine, snapshots)
+
+
+def _simulated(base: Snapshot, start: datetime, steps: int) -> list[Snapshot]:
+    """`steps` snapshots 15 s apart from `start`: the first 40 pilots parked, the next 20
+    moving, pilot 60 absent from step 5, pilot 61 changing its squawk at step 7."""
+    pilots = base.pilots[:80]
+    out = []
+    for step in range(steps):
+        moment = start + timedelta(seconds=15 * step)
+        current = []
+        for index, pilot in enumerate(pilots):
+            if index == 60 and step == 5:
+                continue
+            if 40 <= index < 60:
+                pilot = replace(pilot, latitude=round(pilot.latitude + 0.001 * step, 5))
+            if index == 61 and step >= 7:
+                pilot = replace(pilot, transponder="7700")
+            current.append(pilot)
+        out.append(
+            Snapshot(update_timestamp=moment, connected_clients=len(current), pilots=current)
+        )
+    return out
+
+
+def test_simulated_stretch_parked_missing_late_and_replayed(engine: Engine) -> None:
+    base = _parsed(sequence_files()[0])
+    # Crosses midnight, so runs must end at the day's end.
+    snapshots = _simulated(base, datetime(2024, 11, 22, 23, 57, 30, tzinfo=UTC), 24)
+    held_back = {5, 11, 12, 20}  # inside parked runs, one around midnight (step 10)
+    for index, snapshot in enumerate(snapshots):
+        if index not in held_back:
+            write_snapshot(engine, snapshot)
+    _assert_rebuilt(engine, [s for i, s in enumerate(snapshots) if i not in held_back])
+    for index in sorted(held_back, reverse=True):
+        late = write_snapshot(engine, snapshots[index]).tables["flight_positions"]
+        assert late.inserted == len(snapshots[index].pilots)
+    for index in (0, 5, 23):
+        again = write_snapshot(engine, snapshots[index]).tables["flight_positions"]
+        assert (again.inserted, again.unchanged) == (0, len(snapshots[index].pilots))
+    _assert_rebuilt(engine, snapshots)
+    positions = sum(len(s.pilots) for s in snapshots)
+    parked_per_row = int(RUN_SPAN.total_seconds() // 15)
+    assert _rows(engine) < positions - 40 * 24 * (parked_per_row - 2) / parked_per_row
+
+
+def test_migrate_keeps_a_per_snapshot_table_of_an_earlier_version(engine: Engine) -> None:
+    """A table of one row per snapshot (no `last_observed_at`) reads the same after
+    `migrate`, and later snapshots extend its rows into runs."""
+    snapshots = [_parsed(path) for path in sequence_files()]
+    for snapshot in snapshots[:3]:
+        write_snapshot(engine, snapshot)
+    with engine.begin() as connection:
+        old = connection.execute(select(position_snapshots)).all()
+        connection.execute(delete(flight_positions))
+        connection.execute(text("ALTER TABLE flight_positions DROP COLUMN last_observed_at"))
+        # Only the columns given: the table of an earlier version.
+        connection.execute(insert(flight_positions), [dict(row._mapping) for row in old])
+    stored = inspect(engine).get_columns("flight_positions")
+    assert "last_observed_at" not in {column["name"] for column in stored}
+    migrate(engine)
+    assert _rows(engine) == len(old)
+    _assert_rebuilt(engine, snapshots[:3])
+    for snapshot in snapshots[3:]:
+        write_snapshot(engine, snapshot)
+    _assert_rebuilt(engine, snapshots)
+    assert _rows(engine) < sum(len(_expected(s)) for s in snapshots)
