@@ -41,6 +41,7 @@ from vatsim_pipeline.defs.session_assets import (
     session_lifecycle_job,
 )
 from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
+from vatsim_pipeline.defs.warm_up import warm_up_run_worker
 from vatsim_pipeline.root_logger import keep_root_logger_quiet
 from vatsim_pipeline.settings import Settings
 
@@ -97,6 +98,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
 
 
 defs = build_definitions()
+
+# Called by the warm run launcher's zygote before it forks run workers.
+__all__ = ["build_definitions", "defs", "resolved_ingest_job", "warm_up_run_worker"]
 
 
 def resolved_ingest_job() -> JobDefinition:

@@ -52,7 +52,7 @@ class _OpenFile:
     statistics the writer stores for the sort keys), computed on first use."""
 
     def __init__(self, path: str) -> None:
-        self.parquet = pq.ParquetFile(path)
+        self.parquet = pq.ParquetFile(path, page_checksum_verification=True)
         self._ranges: dict[str, list[tuple | None]] = {}
 
     def _range(self, column: str) -> list[tuple | None]:

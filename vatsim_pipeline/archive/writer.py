@@ -77,6 +77,8 @@ def _writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
         use_dictionary=[name for name in schema.names if name not in encodings],
         column_encoding=encodings,
         write_statistics=[name for name in schema.names if name in STATISTICS],
+        # A CRC per page: a damaged page is refused by the reader, never read as values.
+        write_page_checksum=True,
     )
 
 

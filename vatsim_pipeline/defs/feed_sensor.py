@@ -21,6 +21,7 @@ grey skip.
 """
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from vatsim_pipeline.defs.resources import FeedResource, LandingResource
 from vatsim_pipeline.defs.sensor_cursor import FeedCursor
 from vatsim_pipeline.defs.table_checks import stale_feed_evaluation
 from vatsim_pipeline.defs.tags import ERROR_SERVICE_TAG
-from vatsim_pipeline.feed.client import FeedUnavailable
+from vatsim_pipeline.feed.client import FeedClient, FeedUnavailable
 from vatsim_pipeline.feed.landing import LandedFile, land, landed_after
 from vatsim_pipeline.feed.parse import PayloadError
 from vatsim_pipeline.resilience.breaker import (
@@ -56,15 +57,21 @@ from vatsim_pipeline.resilience.breaker import (
 from vatsim_pipeline.resilience.errors import DAGSTER_STORAGE
 
 # Dagster's sensor daemon evaluates sensors once per loop of 5 s, and runs a sensor only
-# when `minimum_interval_seconds` have passed since its previous tick *ended*. A fetching
-# tick takes about a second, so a minimum of 5 s skipped every other loop (10 s between
-# ticks: 6.6 s from update to landed at p50 in the soak). The sensor asks for 1 s, ticks
-# on every loop, and `_next_update_expected` keeps it to about one download per update.
+# when `minimum_interval_seconds` have passed since its previous tick. A fetching tick
+# takes about a second, so a minimum of 5 s skipped every other loop (10 s between
+# ticks: 6.6 s from update to landed at p50 in the soak). The sensor asks for 1 s and
+# ticks on every loop.
 DAEMON_LOOP_S = 5
-# How much earlier than a whole loop a tick may come: loops drift by up to a second.
+# How much later than a whole loop the next tick may come: loops drift by up to a second.
 LOOP_JITTER_S = 2
 SENSOR_INTERVAL_S = int(os.environ.get("VATSIM_SENSOR_INTERVAL_S", "1"))
+# The feed publishes an update every 15 s: the next one is due 15 s after the last
+# `update_timestamp`. A tick that finds it due before the next tick could come waits for
+# it and looks at the feed's head every `PEEK_EVERY_S` from then (for at most a loop), so
+# the update is fetched within a fraction of a second of appearing, whatever the phase
+# of the daemon's loop against the feed's clock, with one download per update.
 FEED_PERIOD_S = float(os.environ.get("VATSIM_FEED_PERIOD_S", "15"))
+PEEK_EVERY_S = 0.2
 FUTURE_TOLERANCE = timedelta(minutes=5)
 FEED = "feed"
 DATABASE = "database"
@@ -163,8 +170,8 @@ def _fetch_and_land(
     Returns why nothing new was landed, or None when an update was landed.
     """
     expected = _next_update_expected(cursor)
-    if expected is not None and now < expected:
-        return f"next feed update expected after {expected:%H:%M:%S}Z; not fetching yet"
+    if expected is not None and (expected - now).total_seconds() > DAEMON_LOOP_S + LOOP_JITTER_S:
+        return f"next feed update expected at {expected:%H:%M:%S}Z; not fetching yet"
     landing_allowed, landing_state = allow(cursor.breakers.state(LANDING), now, config)
     cursor.breakers = cursor.breakers.with_state(LANDING, landing_state)
     if not landing_allowed:
@@ -174,6 +181,9 @@ def _fetch_and_land(
         cursor.breakers = cursor.breakers.with_state(FEED, state)
         return describe(FEED, state, now)
     client = feed.client()
+    if expected is not None:
+        _await_update(client, cursor.last_landed, expected)
+        now = datetime.now(UTC)
     try:
         feeds = client.fetch()
         stamp = feeds.update_timestamp.isoformat()
@@ -201,7 +211,6 @@ def _fetch_and_land(
     if landing_state.consecutive_failures:
         tick.checks.append(landing_works(str(landing.path())))
     cursor.breakers = cursor.breakers.with_state(LANDING, record_success(landing_state, now))
-    cursor.last_new_seen_at = now
     if feeds.transceivers_error:
         tick.radios_missing[feeds.update_timestamp] = feeds.transceivers_error
         context.log.warning(f"snapshot {stamp} landed without radios: {feeds.transceivers_error}")
@@ -236,16 +245,28 @@ def _landing_failed(
 
 
 def _next_update_expected(cursor: FeedCursor) -> datetime | None:
-    """When fetching again can find a new update, by this machine's clock.
-
-    The sensor ticks every daemon loop (5 s) so that it cannot drift past a 15 s update,
-    but it only fetches from one loop (less its jitter) short of a feed period after it
-    last saw a new update: one or two downloads per update instead of three.
-    """
-    if cursor.last_new_seen_at is None or FEED_PERIOD_S <= 0:
+    """When the update after the last one landed is due: a feed period after its
+    `update_timestamp`. None before the first update, or with no period configured."""
+    if cursor.last_landed is None or FEED_PERIOD_S <= 0:
         return None
-    wait = FEED_PERIOD_S - DAEMON_LOOP_S - LOOP_JITTER_S
-    return cursor.last_new_seen_at + timedelta(seconds=wait)
+    return cursor.last_landed + timedelta(seconds=FEED_PERIOD_S)
+
+
+def _await_update(client: FeedClient, newest: datetime, expected: datetime) -> None:
+    """Sleep until the update is due, then peek at the feed's head until it shows one
+    newer than `newest`, for at most a daemon loop past the due time (a late update is
+    then fetched by the next tick). Returns at once when the peek cannot tell: the full
+    fetch that follows reports what is wrong. A tick long past the due time (a feed that
+    stopped) fetches at once, as every tick did before."""
+    pause = (expected - datetime.now(UTC)).total_seconds()
+    if pause > 0:
+        time.sleep(pause)
+    give_up = expected + timedelta(seconds=DAEMON_LOOP_S)
+    while datetime.now(UTC) < give_up:
+        seen = client.peek()
+        if seen is None or seen > newest:
+            return
+        time.sleep(PEEK_EVERY_S)
 
 
 def _request_runs(

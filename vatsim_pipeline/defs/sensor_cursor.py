@@ -28,7 +28,6 @@ class FeedCursor:
     last_landed: datetime | None = None
     last_requested: datetime | None = None
     runs_checked_until: datetime | None = None
-    last_new_seen_at: datetime | None = None
     breakers: BreakerBoard = field(default_factory=BreakerBoard)
 
     @classmethod
@@ -40,7 +39,6 @@ class FeedCursor:
                 last_landed=_time(document.get("last_landed")),
                 last_requested=_time(document.get("last_requested")),
                 runs_checked_until=_time(document.get("runs_checked_until")),
-                last_new_seen_at=_time(document.get("last_new_seen_at")),
                 breakers=BreakerBoard.from_dict(document.get("breakers")),
             )
         except (ValueError, TypeError, AttributeError):
@@ -52,7 +50,6 @@ class FeedCursor:
                 "last_landed": _iso(self.last_landed),
                 "last_requested": _iso(self.last_requested),
                 "runs_checked_until": _iso(self.runs_checked_until),
-                "last_new_seen_at": _iso(self.last_new_seen_at),
                 "breakers": self.breakers.to_dict(),
             }
         )

@@ -36,6 +36,9 @@ USER_AGENT = "vatsim-pipeline/0.1 (+https://github.com/vatsim-pipeline)"
 TRANSCEIVERS_ATTEMPTS = 3
 TRANSCEIVERS_PAUSE_S = 0.5
 UPDATE_TIMESTAMP = re.compile(rb'"update_timestamp"\s*:\s*"([^"]{10,40})"')
+PEEK_BYTES = 4096
+# A peek that hangs is no answer: the full fetch after it has the feed's real timeouts.
+PEEK_TIMEOUT_S = 2.0
 
 
 class FeedUnavailable(Exception):
@@ -75,7 +78,7 @@ class FetchedFeeds:
 
 def snapshot_timestamp(payload: bytes) -> datetime:
     """`general.update_timestamp` of a data-feed payload, read from its head when possible."""
-    match = UPDATE_TIMESTAMP.search(payload, 0, 4096)
+    match = UPDATE_TIMESTAMP.search(payload, 0, PEEK_BYTES)
     if match:
         try:
             return parse_timestamp(match.group(1).decode())
@@ -162,6 +165,25 @@ class FeedClient:
                     retry_after = _retry_after(error) or retry_after
         self._urls = None
         raise FeedUnavailable(service, attempts, retry_after)
+
+    def peek(self) -> datetime | None:
+        """The data feed's current `update_timestamp`, read from the first 4 KiB of the
+        first listed mirror (`general` leads the payload), or None when that cannot tell
+        (an error, no timestamp there). A cheap look to time a full `fetch`, which
+        alone decides what is landed and reports failures."""
+        try:
+            url = self.discover().data[0]
+            timeout = (min(self.timeout[0], PEEK_TIMEOUT_S), min(self.timeout[1], PEEK_TIMEOUT_S))
+            with self.session.get(url, timeout=timeout, stream=True) as response:
+                response.raise_for_status()
+                head = response.raw.read(PEEK_BYTES, decode_content=True)
+        except (FeedUnavailable, requests.RequestException, OSError, ValueError):
+            return None
+        match = UPDATE_TIMESTAMP.search(head or b"")
+        try:
+            return parse_timestamp(match.group(1).decode()) if match else None
+        except ValueError:
+            return None
 
     def fetch(self) -> FetchedFeeds:
         """Fetch the data feed (required) and the transceivers feed (best effort).

@@ -143,9 +143,14 @@ def landed_after(landing_dir: Path, after: datetime) -> list[LandedFile]:
     """
     first_day = after.strftime("%Y-%m-%d")
     days = sorted(d for d in landing_dir.glob("????-??-??") if d.is_dir() and d.name >= first_day)
+    # Stamps are fixed-width, so names sort as their times do: a day's thousands of older
+    # payloads are passed over by comparing names, without parsing each (every tick).
+    newer_than = f"{DATA_PREFIX}{stamp(after)}"
     found = []
     for day in days:
         for path in day.glob(f"{DATA_PREFIX}*"):
+            if path.name <= newer_than:
+                continue
             when = stamp_of(path.name, DATA_PREFIX)
             if when is not None and when > after:
                 radios = path.with_name(path.name.replace(DATA_PREFIX, TRANSCEIVERS_PREFIX, 1))

@@ -260,6 +260,28 @@ def test_a_missing_or_damaged_file_is_reported_and_refused(
     assert refused(database_url, "flights", "track", str(recorded[0])) == f"error: {missing}"
 
 
+def test_a_damaged_page_is_refused_not_read(
+    engine: Engine, recorded: list[int], archive: Path
+) -> None:
+    sweep_tables(engine, _retention(archive), now=NOW)
+    positions = archive / "flight_positions/day=2024-11-22/flight_positions_2024-11-22.parquet"
+    parquet = pq.ParquetFile(positions)
+    latitude = parquet.schema_arrow.get_field_index("latitude")
+    chunk = parquet.metadata.row_group(0).column(latitude)
+    content = bytearray(positions.read_bytes())
+    middle = chunk.data_page_offset + chunk.total_compressed_size // 2
+    content[middle] ^= 0xFF
+    positions.write_bytes(bytes(content))
+
+    with serving(create_app(engine)) as base:
+        response = get(base, f"/api/flights/{recorded[0]}/track")
+
+    assert response.status_code == 503
+    assert response.json()["error"].startswith(
+        f"archive: {positions}: archived flight_positions of 2024-11-22 cannot be read: "
+    )
+
+
 def test_without_an_archive_folder_days_are_deleted_as_before(
     engine: Engine, recorded: list[int]
 ) -> None:

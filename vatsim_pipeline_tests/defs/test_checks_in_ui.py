@@ -139,7 +139,6 @@ def test_checks_show_their_latest_result_and_a_feed_outage_is_red(
             feed.set_faults(fail_mode="http503")
             cursor = FeedCursor.parse(third.cursor)
             cursor.last_landed = datetime.now(UTC) - timedelta(seconds=100)
-            cursor.last_new_seen_at = None
             outage = tick(cursor.dump())
             assert outage.run_requests == [] and "503" in outage.skip_message
             for event in outage.asset_events:

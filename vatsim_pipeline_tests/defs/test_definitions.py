@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import DagsterInstance, DefaultSensorStatus, instance_for_test
+from dagster._core.run_coordinator import QueuedRunCoordinator
 
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.tags import INGEST_TAG
@@ -40,7 +41,9 @@ def test_instance_profile_queues_runs_one_ingest_at_a_time(profile: str, tmp_pat
     instance = DagsterInstance.from_config(str(tmp_path))
     try:
         coordinator = instance.run_coordinator
-        assert type(coordinator).__name__ == "QueuedRunCoordinator"
+        # The queued coordinator, launching an ingest run at once when its slot is free.
+        assert isinstance(coordinator, QueuedRunCoordinator)
+        assert type(coordinator).__name__ == "PromptRunCoordinator"
         assert coordinator.dequeue_interval_seconds == 1
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         assert {"key": "vatsim/ingest", "limit": 1} in [dict(limit) for limit in limits]

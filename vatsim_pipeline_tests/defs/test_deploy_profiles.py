@@ -69,7 +69,7 @@ def test_every_profile_matches_the_instance_schema(profile, tmp_path, deploy_env
     assert config["concurrency"]["runs"]["tag_concurrency_limits"] == [
         {"key": "vatsim/ingest", "limit": 1}
     ]
-    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["run_coordinator"]["class"] in {"QueuedRunCoordinator", "PromptRunCoordinator"}
     assert config["retention"]["sensor"]["purge_after_days"] == {
         "skipped": 1,
         "failure": 30,

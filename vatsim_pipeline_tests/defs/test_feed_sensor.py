@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,25 +168,63 @@ def test_stale_and_future_payloads_never_move_the_cursor(feed) -> None:
     assert driver.state.last_landed == landed
 
 
-def test_the_sensor_waits_for_the_next_feed_period_before_fetching(feed, monkeypatch) -> None:
+def test_the_sensor_does_not_fetch_before_the_next_update_is_due(feed, monkeypatch) -> None:
     from vatsim_pipeline.defs import feed_sensor
 
     monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", 15.0)
     driver = SensorDriver()
     assert len(driver.tick().run_requests) == 1
-    seen = driver.state.last_new_seen_at
-
+    landed = driver.state.last_landed
+    # The simulated feed starts now: its next update is due in about 15 s, more than a
+    # daemon loop (and its jitter) away, so this tick neither waits nor downloads.
+    assert (landed + timedelta(seconds=15) - datetime.now(UTC)).total_seconds() > 7
     early = driver.tick()
     assert early.run_requests == []
-    expected = seen + timedelta(seconds=15 - feed_sensor.DAEMON_LOOP_S - feed_sensor.LOOP_JITTER_S)
+    expected = landed + timedelta(seconds=15)
     assert early.skip_message == (
-        f"next feed update expected after {expected:%H:%M:%S}Z; not fetching yet"
+        f"next feed update expected at {expected:%H:%M:%S}Z; not fetching yet"
     )
 
-    feed.advance()
-    rewound = FeedCursor.parse(driver.cursor)
-    rewound.last_new_seen_at = seen - timedelta(seconds=15)
-    driver.cursor = rewound.dump()
-    due = driver.tick()
+
+def _due_in(driver: SensorDriver, seconds: float) -> float:
+    """A feed period that makes the update after the last landed one due in `seconds`."""
+    return (datetime.now(UTC) - driver.state.last_landed).total_seconds() + seconds
+
+
+def test_a_tick_waits_for_an_update_due_within_the_loop_and_fetches_it_then(
+    feed, monkeypatch
+) -> None:
+    from vatsim_pipeline.defs import feed_sensor
+
+    driver = SensorDriver()
+    assert len(driver.tick().run_requests) == 1
+    first = driver.state.last_landed
+    monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", _due_in(driver, 1.0))
+    # The feed publishes its next update 2 s from now, a second after it was due: the
+    # tick waits for the due time, peeks at the feed's head until the update shows,
+    # and lands it in the same tick.
+    timer = threading.Timer(2.0, feed.advance)
+    timer.start()
+    try:
+        due = driver.tick()
+    finally:
+        timer.join()
     assert len(due.run_requests) == 1
-    assert driver.state.last_new_seen_at > seen
+    assert driver.state.last_landed > first
+    assert due.run_requests[0].run_key == driver.state.last_landed.isoformat()
+
+
+def test_a_tick_gives_up_peeking_a_loop_after_the_due_time(feed, monkeypatch) -> None:
+    from vatsim_pipeline.defs import feed_sensor
+
+    monkeypatch.setattr(feed_sensor, "DAEMON_LOOP_S", 1)
+    driver = SensorDriver()
+    assert len(driver.tick().run_requests) == 1
+    landed = driver.state.last_landed
+    monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", _due_in(driver, 0.5))
+    late = driver.tick()
+    # No update appeared: due in 0.5 s, peeked for one (shortened) loop, then the full
+    # fetch reports the feed unchanged; the next tick looks again.
+    assert late.run_requests == []
+    assert late.skip_message.startswith("no new update:")
+    assert driver.state.last_landed == landed

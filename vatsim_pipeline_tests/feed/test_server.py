@@ -96,6 +96,21 @@ def test_advance_publishes_a_newer_snapshot(healthy: RunningFeedServer) -> None:
     assert stamp == after.isoformat().replace("+00:00", "Z")
 
 
+def test_peek_reads_the_current_update_from_the_head_of_the_feed(
+    healthy: RunningFeedServer,
+) -> None:
+    client = FeedClient(healthy.status_url)
+    assert client.peek() == client.fetch().update_timestamp
+    newer = datetime.fromisoformat(healthy.advance())
+    assert abs(client.peek() - newer) < timedelta(microseconds=1)
+    # A feed that does not answer (or not with a data feed) leaves the peek without
+    # an answer; the full fetch is the one that says why.
+    healthy.set_faults(fail_mode="http500")
+    assert client.peek() is None
+    healthy.set_faults(fail_mode="html")
+    assert client.peek() is None
+
+
 def test_replay_serves_the_recordings_in_timestamp_order_on_its_clock() -> None:
     expected = [snapshot_timestamp(path.read_bytes()) for path in sequence_files()]
     folder = shared_data("sequence-20241122")
