@@ -56,7 +56,8 @@ TABLE_DESCRIPTIONS = {
     "snapshots with an unchanged position.",
     "controllers": "One row per controller or ATIS connection (cid, callsign, logon_time), "
     "with its position from its transceivers.",
-    "transceivers": "One row per station radio per snapshot, linked to its connection.",
+    "transceivers": "Station radios, linked to their connection: a row per run of "
+    "consecutive snapshots in which a radio did not change.",
     "prefiles": "One row per filed flight plan (cid, callsign), latest revision.",
 }
 SECTION_OF_TABLE = {
