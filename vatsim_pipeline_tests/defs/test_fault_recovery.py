@@ -24,10 +24,10 @@ from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.resilience.breaker import CircuitState
 from vatsim_pipeline.resilience.errors import classify_error_info
 from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.schema import (
     controllers,
     feed_snapshots,
-    flight_positions,
     flights,
     prefiles,
     transceivers,
@@ -60,10 +60,12 @@ def _columns(table, *excluded: str) -> list:
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
-    """Every stored table by natural keys, so that insertion order (ids) does not matter."""
+    """Every stored table by natural keys, so that insertion order (ids) does not matter.
+    Positions are compared one row per snapshot: a snapshot replayed after later ones may
+    leave two runs where in-order ingest left one, holding the same positions."""
     connection_key = [flights.c.cid, flights.c.callsign, flights.c.logon_time]
-    positions = select(*connection_key, *_columns(flight_positions, "flight_id")).join_from(
-        flight_positions, flights, flight_positions.c.flight_id == flights.c.id
+    positions = select(*connection_key, *_columns(position_snapshots, "flight_id")).join_from(
+        position_snapshots, flights, position_snapshots.c.flight_id == flights.c.id
     )
     with engine.connect() as connection:
         return {
