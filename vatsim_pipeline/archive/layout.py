@@ -48,9 +48,11 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("qnh_mb", pa.int32()),
         ]
     ),
+    # Runs of unchanged radios, as stored (see `storage.radio_runs`).
     "transceivers": pa.schema(
         [
             ("observed_at", TIME),
+            ("last_observed_at", TIME),
             ("callsign", pa.string()),
             ("transceiver_id", pa.int32()),
             ("frequency_hz", pa.int64()),

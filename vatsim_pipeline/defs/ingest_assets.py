@@ -52,10 +52,12 @@ from vatsim_pipeline.storage.writes import LandedFiles, write_snapshot
 INGEST_GROUP = "ingest"
 TABLE_DESCRIPTIONS = {
     "flights": "One row per pilot connection (cid, callsign, logon_time) with its flight "
-    "plan and latest state; `flight_positions` holds its track, one row per snapshot.",
+    "plan and latest state; `flight_positions` holds its track, one row per run of "
+    "snapshots with an unchanged position.",
     "controllers": "One row per controller or ATIS connection (cid, callsign, logon_time), "
     "with its position from its transceivers.",
-    "transceivers": "One row per station radio per snapshot, linked to its connection.",
+    "transceivers": "Station radios, linked to their connection: a row per run of "
+    "consecutive snapshots in which a radio did not change.",
     "prefiles": "One row per filed flight plan (cid, callsign), latest revision.",
 }
 SECTION_OF_TABLE = {

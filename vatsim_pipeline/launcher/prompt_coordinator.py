@@ -13,13 +13,15 @@ Configured in `dagster.yaml` in place of `QueuedRunCoordinator` (same settings, 
 The queued coordinator enqueues every run, and its daemon dequeues once per
 `dequeue_interval_seconds` (a whole second at least, then waiting in half seconds): a
 feed update's ingest run spent 0.5 to 1.5 s in the queue although the ingest slot was
-free, a third of the time from update to stored. A run carrying `launch_at_once_tag`
-(the ingest runs' `vatsim/ingest`) is launched as it is submitted when the queue's own
-rules would launch it on the next pass: no run waits in the queue (so none is
-overtaken), fewer than `max_concurrent_runs` are in progress, and no tag concurrency
-limit is reached (one ingest run at a time). Otherwise, and for every other run, it is
-queued as before. A retry or re-execution is always queued: the daemon that submits it
-does not wait for a slot, the queue does.
+free, a third of the time from update to stored. A run that a sensor requested and that
+carries `launch_at_once_tag` (the ingest runs' `vatsim/ingest`) is launched as it is
+submitted, by the sensor daemon, when the queue's own rules would launch it on the next
+pass: no run waits in the queue (so none is overtaken), fewer than `max_concurrent_runs`
+are in progress, and no tag concurrency limit is reached (one ingest run at a time).
+Otherwise, and for every other run, it is queued as before: a retry or re-execution
+(the daemon that submits it does not wait for a slot, the queue does), and a run
+started from the UI (the webserver would launch it itself, with a warm process of its
+own).
 
 A run launched at once has no `ENQUEUED` event; its `STARTING` event is when it was
 launched, as for a dequeued one.
@@ -35,7 +37,7 @@ from dagster import DagsterRunStatus, Field, RunsFilter
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.run_coordinator.base import SubmitRunContext
 from dagster._core.storage.dagster_run import DagsterRun
-from dagster._core.storage.tags import PARENT_RUN_ID_TAG
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, SENSOR_NAME_TAG
 from dagster._serdes import ConfigurableClassData
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 
@@ -80,6 +82,7 @@ class PromptRunCoordinator(QueuedRunCoordinator):
         if (
             run.status != DagsterRunStatus.NOT_STARTED
             or self._launch_at_once_tag not in run.tags
+            or SENSOR_NAME_TAG not in run.tags
             or PARENT_RUN_ID_TAG in run.tags
             or not self._slot_free(run)
         ):

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, Table, case, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vatsim_pipeline.storage.position_runs import write_positions
+from vatsim_pipeline.storage.radio_runs import write_radios
 from vatsim_pipeline.storage.schema import (
     controllers,
     flights,
     prefiles,
-    transceivers,
 )
 from vatsim_pipeline.storage.snapshot_rows import (
     CONNECTION_KEY,
@@ -150,15 +150,14 @@ def write_rows(
     )
     width = len(RADIO_COLUMNS)
     radios = [
-        {
-            "observed_at": seen_at,
-            **dict(zip(RADIO_COLUMNS, row[:width], strict=True)),
-            "flight_id": None if row[width] is None else flight_ids[row[width]],
-            "controller_id": None if row[width + 1] is None else controller_ids[row[width + 1]],
-        }
+        (
+            *row[:width],
+            None if row[width] is None else flight_ids[row[width]],
+            None if row[width + 1] is None else controller_ids[row[width + 1]],
+        )
         for row in rows.transceivers
     ]
-    tables["transceivers"] = _appended(insert_new(connection, transceivers, radios), len(radios))
+    tables["transceivers"] = write_radios(connection, radios, seen_at)
     _, tables["prefiles"] = _upsert(
         connection, prefiles, PREFILE_COLUMNS, PREFILE_KEY, rows.prefiles, seen_at
     )

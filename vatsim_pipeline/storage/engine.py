@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from functools import cache
 
@@ -17,9 +18,11 @@ from vatsim_pipeline.storage.partitions import (
     days_ahead,
     ensure_day_partitions,
 )
+from vatsim_pipeline.storage.radio_runs import convert_snapshot_rows
 from vatsim_pipeline.storage.schema import metadata
 
 STATEMENT_TIMEOUT_MS = 30_000
+logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -81,6 +84,8 @@ def migrate(engine: Engine, *, partitions_ahead_days: int = DEFAULT_AHEAD_DAYS) 
             from pathlib import Path
 
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if convert_snapshot_rows(engine):
+        logger.warning("migrate: transceivers: rows per radio and snapshot merged into runs")
     _add_missing_columns(engine)
     convert_plain_tables(engine)
     metadata.create_all(engine)

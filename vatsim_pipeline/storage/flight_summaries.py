@@ -25,12 +25,12 @@ from sqlalchemy import Connection, and_, or_, select
 
 from vatsim_pipeline.storage.occupancy_writes import chunked
 from vatsim_pipeline.storage.position_runs import position_snapshots
+from vatsim_pipeline.storage.radio_runs import transceiver_snapshots
 from vatsim_pipeline.storage.schema import (
     controllers,
     flight_sector_occupancy,
     flight_summaries,
     flights,
-    transceivers,
 )
 
 EARTH_RADIUS_NM = 3440.065
@@ -168,12 +168,12 @@ def _pilot_radios(connection: Connection, ids: list[int]) -> dict[int, dict[date
     radios: dict[int, dict[datetime, set[Radio]]] = defaultdict(lambda: defaultdict(set))
     rows = connection.execute(
         select(
-            transceivers.c.flight_id,
-            transceivers.c.observed_at,
-            transceivers.c.frequency_hz,
-            transceivers.c.latitude,
-            transceivers.c.longitude,
-        ).where(transceivers.c.flight_id.in_(ids))
+            transceiver_snapshots.c.flight_id,
+            transceiver_snapshots.c.observed_at,
+            transceiver_snapshots.c.frequency_hz,
+            transceiver_snapshots.c.latitude,
+            transceiver_snapshots.c.longitude,
+        ).where(transceiver_snapshots.c.flight_id.in_(ids))
     )
     for flight_id, observed_at, hz, latitude, longitude in rows:
         if (khz := frequency_khz(hz)) is not None:
@@ -193,21 +193,20 @@ def _stations(
     """
     controlling = and_(controllers.c.kind == "controller", controllers.c.facility != 0)
     # Radios within half a kHz of a channel: a superset of what rounds to it.
-    near_channel = or_(
-        *(transceivers.c.frequency_hz.between(1000 * k - 500, 1000 * k + 500) for k in channels)
-    )
+    hz = transceiver_snapshots.c.frequency_hz
+    near_channel = or_(*(hz.between(1000 * k - 500, 1000 * k + 500) for k in channels))
     radios = []
     for chunk in chunked(times):
         radios += connection.execute(
             select(
-                transceivers.c.observed_at,
-                transceivers.c.frequency_hz,
-                transceivers.c.latitude,
-                transceivers.c.longitude,
-                transceivers.c.controller_id,
+                transceiver_snapshots.c.observed_at,
+                transceiver_snapshots.c.frequency_hz,
+                transceiver_snapshots.c.latitude,
+                transceiver_snapshots.c.longitude,
+                transceiver_snapshots.c.controller_id,
             ).where(
-                transceivers.c.observed_at.in_(chunk),
-                transceivers.c.controller_id.is_not(None),
+                transceiver_snapshots.c.observed_at.in_(chunk),
+                transceiver_snapshots.c.controller_id.is_not(None),
                 near_channel,
             )
         ).all()
@@ -257,10 +256,10 @@ def _primary_frequencies(
     for chunk in chunked(times):
         with_radios.update(
             connection.execute(
-                select(transceivers.c.observed_at, transceivers.c.controller_id)
+                select(transceiver_snapshots.c.observed_at, transceiver_snapshots.c.controller_id)
                 .where(
-                    transceivers.c.observed_at.in_(chunk),
-                    transceivers.c.controller_id.in_(list(candidates)),
+                    transceiver_snapshots.c.observed_at.in_(chunk),
+                    transceiver_snapshots.c.controller_id.in_(list(candidates)),
                 )
                 .distinct()
             ).tuples()

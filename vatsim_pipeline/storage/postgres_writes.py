@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql
 
 from vatsim_pipeline.storage import position_runs
 from vatsim_pipeline.storage.copy_csv import copy_rows
+from vatsim_pipeline.storage.radio_runs import write_staged_postgres
 from vatsim_pipeline.storage.schema import (
     controllers,
     flights,
@@ -185,23 +186,13 @@ def _create_stages() -> str:
 
 CREATE_STAGES = _create_stages()
 APPEND_POSITIONS = position_runs.staged_append_sql(FLIGHTS.stage, FLIGHTS.ids, ROW)
-INSERT_RADIOS = f"""
-    INSERT INTO {transceivers.name}
-        (observed_at, {", ".join(RADIO_COLUMNS)}, flight_id, controller_id)
-    SELECT %(seen_at)s, {", ".join(f"r.{c}" for c in RADIO_COLUMNS)}, f.id, c.id
+# The staged radios with their connections' ids, in `radio_runs.RADIO` order.
+STAGED_RADIOS = f"""
+    SELECT {", ".join(f"r.{c}" for c in RADIO_COLUMNS)}, f.id AS flight_id, c.id AS controller_id
     FROM {STAGE_RADIOS} r
     LEFT JOIN {FLIGHTS.ids} f ON f.{ROW} = r.flight_row
     LEFT JOIN {CONTROLLERS.ids} c ON c.{ROW} = r.controller_row
-    ON CONFLICT (observed_at, callsign, transceiver_id) DO NOTHING
 """
-
-
-def _append(connection: Connection, statement: str, total: int, seen_at: datetime) -> TableWrite:
-    """Insert append-only rows (skipping those already stored) and count them."""
-    if not total:
-        return TableWrite()
-    inserted = connection.exec_driver_sql(statement, {"seen_at": seen_at}).rowcount
-    return TableWrite(inserted=inserted, unchanged=total - inserted)
 
 
 def _write_positions(connection: Connection, rows: SnapshotRows, seen_at: datetime) -> TableWrite:
@@ -232,7 +223,7 @@ def write_rows(
     positions = _write_positions(connection, rows, seen_at)
     controller_write = CONTROLLERS.write(connection, rows.controllers, seen_at)
     copy_rows(connection, STAGE_RADIOS, (*RADIO_COLUMNS, *RADIO_LINK_COLUMNS), rows.transceivers)
-    radios = _append(connection, INSERT_RADIOS, len(rows.transceivers), seen_at)
+    radios = write_staged_postgres(connection, STAGED_RADIOS, len(rows.transceivers), seen_at)
     return {
         "flights": flight_write,
         "flight_positions": positions,

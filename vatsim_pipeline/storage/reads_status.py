@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Table, func, select
 
+from vatsim_pipeline.storage.radio_runs import transceiver_snapshots
 from vatsim_pipeline.storage.reads_base import SnapshotInfo
 from vatsim_pipeline.storage.schema import (
     controllers,
     feed_snapshots,
     flights,
     sectors,
-    transceivers,
 )
 
 RECENT_WINDOW = timedelta(hours=24)
@@ -88,7 +88,7 @@ def database_counts(connection: Connection, newest: datetime | None, window: tim
         total_flights=count_rows(connection, flights),
         total_controllers=count_rows(connection, controllers),
         total_sectors=count_rows(connection, sectors),
-        total_transceivers=count_rows(connection, transceivers),
+        total_transceivers=count_rows(connection, transceiver_snapshots),
         active_flights=active(flights),
         active_controllers=active(controllers),
         recent_flights=(

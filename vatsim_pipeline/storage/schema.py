@@ -204,22 +204,33 @@ controllers = Table(
     Index("ix_controllers_last_seen", "last_seen"),
 )
 
+# Radios as runs (see `radio_runs`): one row per radio for each stretch of consecutive
+# recorded snapshots in which it was present with the same values, from `observed_at` (the
+# run's first snapshot, the partition key) to `last_observed_at`; a run never crosses a UTC
+# day, so each lies in one partition. `radio_runs.transceiver_snapshots` expands them to
+# the one row per radio per snapshot that the feed said. Columns are ordered widest first
+# (no alignment padding on PostgreSQL).
 transceivers = Table(
     "transceivers",
     metadata,
     Column("observed_at", UTCDateTime, nullable=False),
-    Column("callsign", Text, nullable=False),
-    Column("transceiver_id", Integer, nullable=False),
-    Column("frequency_hz", BigInteger, nullable=False),
+    Column("last_observed_at", UTCDateTime, nullable=False),
     Column("latitude", Float, nullable=False),
     Column("longitude", Float, nullable=False),
     Column("height_msl_m", Float),
     Column("height_agl_m", Float),
     Column("flight_id", Id, ForeignKey("flights.id", ondelete="SET NULL")),
     Column("controller_id", Id, ForeignKey("controllers.id", ondelete="SET NULL")),
-    UniqueConstraint("observed_at", "callsign", "transceiver_id", name="uq_transceivers_radio"),
+    Column("frequency_hz", BigInteger, nullable=False),
+    Column("transceiver_id", Integer, nullable=False),
+    Column("callsign", Text, nullable=False),
+    # A radio's runs in time order: the writer finds the run to extend by its key.
+    Index("ux_transceivers_run", "callsign", "transceiver_id", "observed_at", unique=True),
     Index("ix_transceivers_flight", "flight_id"),
     Index("ix_transceivers_controller", "controller_id"),
+    # SQLite: the open runs (ending at the previous snapshot) and retention by day.
+    Index("ix_transceivers_last_observed_at", "last_observed_at").ddl_if(dialect="sqlite"),
+    Index("ix_transceivers_observed_at", "observed_at").ddl_if(dialect="sqlite"),
     postgresql_partition_by=PARTITION_BY_DAY,
 )
 

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from vatsim_pipeline.storage.position_runs import position_snapshots
-from vatsim_pipeline.storage.schema import feed_snapshots, flights
+from vatsim_pipeline.storage.radio_runs import VALUES, transceiver_snapshots
+from vatsim_pipeline.storage.schema import controllers, feed_snapshots, flights
 from vatsim_pipeline.storage.snapshot_rows import POSITION_COLUMNS
 
 Key = tuple[int, str, datetime]
@@ -28,6 +29,9 @@ class SnapshotState:
     update_timestamp: datetime
     positions: dict[Key, tuple] = field(default_factory=dict)
     """Pilot connection -> its `POSITION_COLUMNS` values."""
+    radios: dict[tuple[str, int], tuple] = field(default_factory=dict)
+    """(callsign, transceiver_id) -> frequency, latitude, longitude, heights, and the
+    connection keys of the flight and of the controller it is linked to (or None)."""
 
 
 def recorded_snapshots(connection: Connection) -> list[datetime]:
@@ -52,4 +56,37 @@ def snapshot_state(connection: Connection, update_timestamp: datetime) -> Snapsh
     return SnapshotState(
         update_timestamp,
         positions={tuple(row[:3]): tuple(row[3:]) for row in connection.execute(statement)},
+        radios=_radios(connection, update_timestamp),
     )
+
+
+def _radios(connection: Connection, update_timestamp: datetime) -> dict[tuple[str, int], tuple]:
+    r = transceiver_snapshots.c
+    pilot, station = flights.alias("pilot"), controllers.alias("station")
+    statement = (
+        select(
+            r.callsign,
+            r.transceiver_id,
+            *(r[name] for name in VALUES[:5]),
+            pilot.c.cid,
+            pilot.c.callsign,
+            pilot.c.logon_time,
+            station.c.cid,
+            station.c.callsign,
+            station.c.logon_time,
+        )
+        .select_from(
+            transceiver_snapshots.outerjoin(pilot, pilot.c.id == r.flight_id).outerjoin(
+                station, station.c.id == r.controller_id
+            )
+        )
+        .where(r.observed_at == update_timestamp)
+    )
+    return {
+        tuple(row[:2]): (*row[2:7], _key(row[7:10]), _key(row[10:13]))
+        for row in connection.execute(statement)
+    }
+
+
+def _key(values) -> Key | None:
+    return None if values[0] is None else tuple(values)

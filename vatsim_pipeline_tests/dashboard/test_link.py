@@ -19,8 +19,12 @@ def test_the_default_is_the_local_serve_address():
 def test_ingest_tables_link_the_dashboard(vatsim_env, engine, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("VATSIM_DASHBOARD_URL", "http://127.0.0.1:8123/")
     instance = DagsterInstance.get()
-    result = build_definitions().resolve_job_def("ingest_snapshot").execute_in_process(
-        run_config=ingest_run_config(str(sequence_files()[0]), None), instance=instance
+    result = (
+        build_definitions()
+        .resolve_job_def("ingest_snapshot")
+        .execute_in_process(
+            run_config=ingest_run_config(str(sequence_files()[0]), None), instance=instance
+        )
     )
     assert result.success
     for table in ("flights", "controllers"):

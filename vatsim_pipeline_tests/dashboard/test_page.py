@@ -56,12 +56,12 @@ class Problems:
         page.on("requestfailed", lambda r: self.items.append(f"request failed: {r.url}"))
         page.on(
             "request",
-            lambda r: self.items.append(f"other host: {r.url}")
-            if urlparse(r.url).netloc not in (host, "")
-            and not r.url.startswith("data:")
-            else None,
+            lambda r: (
+                self.items.append(f"other host: {r.url}")
+                if urlparse(r.url).netloc not in (host, "") and not r.url.startswith("data:")
+                else None
+            ),
         )
-
 
     def _console(self, message) -> None:
         if message.type == "error":
@@ -217,10 +217,7 @@ def _half_hours(buckets: list[dict]) -> set[datetime]:
 def test_the_airport_board_shows_the_busiest_airport_per_half_hour(page: Page, site: str):
     rows = ok(site, "/api/dashboard/map/flights")["rows"]
     filed = Counter(
-        icao
-        for row in rows
-        for icao in (row[COLUMN["departure"]], row[COLUMN["arrival"]])
-        if icao
+        icao for row in rows for icao in (row[COLUMN["departure"]], row[COLUMN["arrival"]]) if icao
     )
     busiest = max(filed, key=filed.__getitem__)
     view = "#view-airport-board"

@@ -49,9 +49,7 @@ def test_the_page_lists_every_registered_view_and_its_files_are_served(site: str
     assert response.headers["content-type"].startswith("text/html")
     listing = re.search(r'<script type="application/json" id="views">(.*?)</script>', response.text)
     assert listing is not None
-    assert [view["id"] for view in json.loads(listing[1])] == [
-        view.id for view in VIEWS
-    ]
+    assert [view["id"] for view in json.loads(listing[1])] == [view.id for view in VIEWS]
     scripts = [str(view.listing()["script"]) for view in VIEWS]
     for path in ["/dashboard/app.js", "/dashboard/dashboard.css", *scripts]:
         served = get(site, path)

@@ -15,12 +15,12 @@ from dagster._core.remote_origin import (
     RemoteRepositoryOrigin,
 )
 from dagster._core.run_coordinator import SubmitRunContext
-from dagster._core.storage.tags import PARENT_RUN_ID_TAG
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, SENSOR_NAME_TAG
 
 from vatsim_pipeline.launcher.prompt_coordinator import PromptRunCoordinator
 from vatsim_pipeline_tests.launcher.waiting_job import waiting_job
 
-INGEST = {"vatsim/ingest": "snapshot"}
+INGEST = {"vatsim/ingest": "snapshot", SENSOR_NAME_TAG: "vatsim_feed_sensor"}
 # The queue keeps where a run's code lives; a name is enough for runs nobody dequeues.
 REMOTE_ORIGIN = RemoteJobOrigin(
     RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("waiting_job"), "__repository__"),
@@ -92,10 +92,13 @@ def test_the_instance_takes_the_coordinator_with_its_queue_settings(instance) ->
 
 
 def test_an_ingest_run_is_launched_at_once_while_the_slot_is_free(instance) -> None:
-    # A retry waits in the queue even with the slot free (its submitter does not wait).
+    # A retry waits in the queue even with the slot free (its submitter does not wait),
+    # and so does an ingest run no sensor requested (started from the UI).
     retry = _submit(instance, 0.0, {**INGEST, PARENT_RUN_ID_TAG: "0" * 36})
-    assert retry.status == DagsterRunStatus.QUEUED
+    by_hand = _submit(instance, 0.0, {"vatsim/ingest": "snapshot"})
+    assert [retry.status, by_hand.status] == [DagsterRunStatus.QUEUED] * 2
     assert instance.run_coordinator.cancel_run(retry.run_id)
+    assert instance.run_coordinator.cancel_run(by_hand.run_id)
 
     first = _submit(instance, 3.0, INGEST)
     assert first.status in {DagsterRunStatus.STARTING, DagsterRunStatus.STARTED}

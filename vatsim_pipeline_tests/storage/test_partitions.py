@@ -42,14 +42,17 @@ OLD_TABLES = (
         groundspeed INTEGER, heading SMALLINT, transponder TEXT, qnh_i_hg FLOAT, qnh_mb INTEGER,
         CONSTRAINT uq_flight_positions_flight_time UNIQUE (flight_id, observed_at),
         FOREIGN KEY(flight_id) REFERENCES flights (id) ON DELETE CASCADE)""",
+    # Radios already as runs (rows per snapshot becoming runs: test_radio_runs).
     """CREATE TABLE transceivers (
-        observed_at TIMESTAMP WITH TIME ZONE NOT NULL, callsign TEXT NOT NULL,
+        observed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+        last_observed_at TIMESTAMP WITH TIME ZONE NOT NULL, callsign TEXT NOT NULL,
         transceiver_id INTEGER NOT NULL, frequency_hz BIGINT NOT NULL,
         latitude FLOAT NOT NULL, longitude FLOAT NOT NULL, height_msl_m FLOAT,
         height_agl_m FLOAT, flight_id BIGINT, controller_id BIGINT,
-        CONSTRAINT uq_transceivers_radio UNIQUE (observed_at, callsign, transceiver_id),
         FOREIGN KEY(flight_id) REFERENCES flights (id) ON DELETE SET NULL,
         FOREIGN KEY(controller_id) REFERENCES controllers (id) ON DELETE SET NULL)""",
+    "CREATE UNIQUE INDEX ux_transceivers_run ON transceivers "
+    "(callsign, transceiver_id, observed_at)",
     "CREATE INDEX ix_transceivers_flight ON transceivers (flight_id)",
     "CREATE INDEX ix_transceivers_controller ON transceivers (controller_id)",
     """CREATE TABLE sector_assignments (

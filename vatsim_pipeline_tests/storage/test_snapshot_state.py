@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, func, insert, inspect, select, text
 
 from vatsim_pipeline.feed.landing import read_payload
-from vatsim_pipeline.feed.models import Snapshot
+from vatsim_pipeline.feed.models import Snapshot, Transceiver
 from vatsim_pipeline.feed.parse import parse_data_feed
 from vatsim_pipeline.storage.engine import migrate
 from vatsim_pipeline.storage.position_runs import RUN_SPAN, position_snapshots
@@ -40,6 +40,24 @@ def _expected(snapshot: Snapshot) -> dict[tuple, tuple]:
     }
 
 
+def _expected_radios(snapshot: Snapshot) -> dict[tuple, tuple]:
+    """Radio -> its values and the connections its callsign belongs to in the snapshot."""
+    pilot = {p.callsign: (p.cid, p.callsign, p.logon_time) for p in snapshot.pilots}
+    station = {c.callsign: (c.cid, c.callsign, c.logon_time) for c in snapshot.controllers}
+    return {
+        (r.callsign, r.transceiver_id): (
+            r.frequency_hz,
+            r.latitude,
+            r.longitude,
+            r.height_msl_m,
+            r.height_agl_m,
+            pilot.get(r.callsign),
+            station.get(r.callsign),
+        )
+        for r in snapshot.transceivers
+    }
+
+
 def _assert_rebuilt(engine: Engine, snapshots: list[Snapshot]) -> None:
     by_time = {s.update_timestamp: s for s in snapshots}
     with engine.connect() as connection:
@@ -48,6 +66,7 @@ def _assert_rebuilt(engine: Engine, snapshots: list[Snapshot]) -> None:
         for moment in recorded:
             state = snapshot_state(connection, moment)
             assert state.positions == _expected(by_time[moment]), moment
+            assert state.radios == _expected_radios(by_time[moment]), moment
 
 
 def _rows(engine: Engine) -> int:
@@ -81,7 +100,8 @@ def test_real_day_out_of_order_rebuilds_exactly(engine: Engine) -> None:
 
 def _simulated(base: Snapshot, start: datetime, steps: int) -> list[Snapshot]:
     """`steps` snapshots 15 s apart from `start`: the first 40 pilots parked, the next 20
-    moving, pilot 60 absent from step 5, pilot 61 changing its squawk at step 7."""
+    moving, pilot 60 absent from step 5, pilot 61 changing its squawk at step 7; each
+    with a radio at its position."""
     pilots = base.pilots[:80]
     out = []
     for step in range(steps):
@@ -95,8 +115,20 @@ def _simulated(base: Snapshot, start: datetime, steps: int) -> list[Snapshot]:
             if index == 61 and step >= 7:
                 pilot = replace(pilot, transponder="7700")
             current.append(pilot)
+        radios = [
+            # A radio at its aircraft: parked ones keep theirs, moving ones change.
+            Transceiver(
+                p.callsign, 1, 122_800_000 + 5_000 * (i % 3), p.latitude, p.longitude, 30.5, None
+            )
+            for i, p in enumerate(current)
+        ]
         out.append(
-            Snapshot(update_timestamp=moment, connected_clients=len(current), pilots=current)
+            Snapshot(
+                update_timestamp=moment,
+                connected_clients=len(current),
+                pilots=current,
+                transceivers=radios,
+            )
         )
     return out
 

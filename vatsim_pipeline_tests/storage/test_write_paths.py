@@ -60,10 +60,15 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
 
 
 def _write_with(path, engine: Engine, snapshot: Snapshot) -> dict[str, TableWrite]:
-    """One write path on its own; the day's partitions first, as `write_snapshot` does."""
-    ensure_day_partitions(engine, [utc_day(snapshot.update_timestamp)])
+    """One write path on its own; the day's partitions first and the snapshot recorded in
+    the same transaction (radio runs join recorded snapshots), as `write_snapshot` does."""
+    ts = snapshot.update_timestamp
+    ensure_day_partitions(engine, [utc_day(ts)])
     with engine.begin() as connection:
-        return path.write_rows(connection, snapshot_rows(snapshot), snapshot.update_timestamp)
+        written = path.write_rows(connection, snapshot_rows(snapshot), ts)
+        recorded = {"update_timestamp": ts, "stored_at": ts, "status": "stored"}
+        core_writes.insert_new(connection, feed_snapshots, [recorded | snapshot.counts()])
+        return written
 
 
 def test_copy_path_and_core_path_store_and_report_the_same(pg_engine: Engine) -> None:
