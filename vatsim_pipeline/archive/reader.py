@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from vatsim_pipeline.archive.layout import ARCHIVE_VARIABLE, archive_dir_from_env
+from vatsim_pipeline.archive.layout import ARCHIVE_VARIABLE, SCHEMAS, archive_dir_from_env
 from vatsim_pipeline.storage.archive_log import ArchivedDay
 
 
@@ -97,7 +97,23 @@ def _open(path: Path) -> _OpenFile:
     return _opened(str(path), path.stat().st_mtime_ns)
 
 
-def _read_flight(path: Path, flight_id: int, columns: Sequence[str]) -> pa.Table:
+def _present(opened: _OpenFile, columns: Sequence[str]) -> list[str]:
+    """The columns of `columns` the file holds: a file written before a column was added
+    to its layout lacks it (`last_observed_at` before runs)."""
+    names = set(opened.parquet.schema_arrow.names)
+    return [name for name in columns if name in names]
+
+
+def _completed(table: pa.Table, columns: Sequence[str], layout: pa.Schema) -> pa.Table:
+    """`table` with every column of `columns` it lacks added as nulls of the layout's
+    type: a row of a file from before runs is a run of one snapshot (NULL end)."""
+    for name in columns:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, layout.field(name).type))
+    return table.select(list(columns))
+
+
+def _read_flight(path: Path, flight_id: int, columns: Sequence[str], layout: pa.Schema) -> pa.Table:
     """The flight's rows of one file: only the row groups whose flight_id range holds it
     (the rows are sorted by flight, so one or two of a day's thousand)."""
     opened = _open(path)
@@ -105,24 +121,27 @@ def _read_flight(path: Path, flight_id: int, columns: Sequence[str]) -> pa.Table
     if not groups:
         return pa.table({name: [] for name in columns})
     table = opened.parquet.read_row_groups(
-        groups, columns=[*columns, "flight_id"], use_threads=False
+        groups, columns=_present(opened, [*columns, "flight_id"]), use_threads=False
     )
-    return table.filter(pc.equal(table.column("flight_id"), flight_id))
+    table = table.filter(pc.equal(table.column("flight_id"), flight_id))
+    return _completed(table, columns, layout)
 
 
-def _read_window(path: Path, since: datetime, until: datetime, columns: Sequence[str]) -> pa.Table:
+def _read_window(
+    path: Path, since: datetime, until: datetime, columns: Sequence[str], layout: pa.Schema
+) -> pa.Table:
     """The rows of one file observed in [since, until): only the row groups whose
     observed_at range meets the window, through the cached footer."""
     opened = _open(path)
     wanted = list(dict.fromkeys([*columns, "observed_at"]))
     groups = opened.groups_between(since, until)
-    table = opened.parquet.read_row_groups(groups, columns=wanted)
+    table = opened.parquet.read_row_groups(groups, columns=_present(opened, wanted))
     when = table.column("observed_at")
     inside = pc.and_(
         pc.greater_equal(when, pa.scalar(since, when.type)),
         pc.less(when, pa.scalar(until, when.type)),
     )
-    return table.filter(inside).select(list(columns))
+    return _completed(table.filter(inside), columns, layout)
 
 
 def flight_rows(
@@ -139,7 +158,7 @@ def flight_rows(
     for day in days:
         path = _path(archive_dir, day)
         try:
-            table = _read_flight(path, flight_id, columns)
+            table = _read_flight(path, flight_id, columns, SCHEMAS[day.table])
         except FileNotFoundError as error:
             raise ArchiveUnavailable(
                 f"{path}: archived {day.table} of {day.day} is missing"
@@ -166,7 +185,7 @@ def window_table(
     for day in days:
         path = _path(archive_dir, day)
         try:
-            tables.append(_read_window(path, since, until, columns))
+            tables.append(_read_window(path, since, until, columns, SCHEMAS[day.table]))
         except FileNotFoundError as error:
             raise ArchiveUnavailable(
                 f"{path}: archived {day.table} of {day.day} is missing"

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -209,6 +210,44 @@ def test_the_map_replays_an_archived_moment_as_before(
     assert (after.at, after.live) == (before.at, False)
     assert after.rows == before.rows
     assert len(before.rows) > 900 and {row[-1] for row in before.rows} == {"EDGG"}
+
+
+def _as_before_runs(engine: Engine, path: Path) -> None:
+    """Rewrite an archived positions file as an archive from before runs wrote it: one
+    row per snapshot, no `last_observed_at` column."""
+    layout = SCHEMAS["flight_positions"]
+    old = layout.remove(layout.get_field_index("last_observed_at"))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(position_snapshots).order_by(
+                position_snapshots.c.flight_id, position_snapshots.c.observed_at
+            )
+        ).all()
+    pq.write_table(pa.Table.from_pylist([row._asdict() for row in rows], schema=old), path)
+
+
+def test_a_day_archived_before_runs_still_reads_the_same(
+    engine: Engine, recorded: list[int], archive: Path
+) -> None:
+    at = datetime(2024, 11, 22, 12, 50, 0, tzinfo=UTC)
+    path = archive / f"flight_positions/day={DAY}/flight_positions_{DAY}.parquet"
+    with engine.connect() as connection:
+        moment = flights_at(connection, at, timedelta(minutes=2))
+    app = create_app(engine)
+    with serving(app) as base:
+        before = _tracks(base, recorded)
+        runs = _counts(engine)["flight_positions"]
+        scratch = archive.parent / "before-runs.parquet"
+        _as_before_runs(engine, scratch)  # while the tables still hold the day
+
+        sweep_tables(engine, _retention(archive), now=NOW)
+        scratch.replace(path)
+
+        assert "last_observed_at" not in pq.read_schema(path).names
+        assert pq.read_metadata(path).num_rows > runs
+        assert _tracks(base, recorded) == before
+    with engine.connect() as connection:
+        assert flights_at(connection, at, timedelta(minutes=2)).rows == moment.rows
 
 
 def test_rows_stored_late_for_an_archived_day_merge_into_its_file(
