@@ -6,7 +6,6 @@ from vatsim_pipeline.alerts.settings import AlertSettings
 from vatsim_pipeline.defs.airport_forecast_assets import airport_forecast
 from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
-from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
 from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.forecast_assets import (
@@ -19,12 +18,10 @@ from vatsim_pipeline.defs.health_assets import (
     pipeline_health_every_5_minutes,
     pipeline_health_job,
 )
-from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_job
-from vatsim_pipeline.defs.io import LandedSnapshotIOManager
+from vatsim_pipeline.defs.ingest_step import ingest_step
 from vatsim_pipeline.defs.landing_check import landing_writable
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
-from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
 from vatsim_pipeline.defs.pattern_assets import sector_coverage, sector_load
 from vatsim_pipeline.defs.pattern_jobs import traffic_patterns_hourly, traffic_patterns_job
 from vatsim_pipeline.defs.resources import build_resources
@@ -55,21 +52,18 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     AlertSettings.from_env()  # a malformed webhook URL refuses to load, naming the variable
     return Definitions(
         assets=[
-            landed_snapshot,
-            snapshot_tables,
+            ingest_step,
             pipeline_health,
             maintenance,
             sectors,
-            sector_occupancy,
             session_lifecycle,
-            anomalies,
             sector_load,
             sector_coverage,
             sector_forecast,
             *AIRPORT_PATTERN_ASSETS,
             airport_forecast,
         ],
-        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS, active_anomalies, landing_writable],
+        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS, landing_writable],
         jobs=[
             ingest_job,
             pipeline_health_job,
@@ -88,10 +82,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             traffic_patterns_hourly,
             forecast_every_minute,
         ],
-        resources={
-            **build_resources(settings),
-            "landed_io_manager": LandedSnapshotIOManager(),
-        },
+        resources=build_resources(settings),
         executor=in_process_executor,
         loggers=run_loggers(),
     )

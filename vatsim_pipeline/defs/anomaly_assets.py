@@ -1,34 +1,31 @@
 """Anomaly detection in the ingest run, and its checks beside the tables.
 
-`anomalies` runs after the tables are stored, reads its snapshot's positions and their
-previous ones from the database (see `storage.anomaly_writes`) and keeps the intervals
-of the `anomalies` table. It runs in the ingest run rather than a job of its own: a
-run of its own costs a process and a Dagster run (seconds) every 15 s, detection costs
-milliseconds (bench/scale.py, column `anomalies`). The checks (WARN) count what is
-still going on, one step after it.
+The ingest run's one step (`ingest`) detects after the tables are stored and
+located: it reads its snapshot's positions and their previous ones from the database
+(see `storage.anomaly_writes`) and keeps the intervals of the `anomalies` table. It runs
+in the ingest run rather than a job of its own: a run of its own costs a process and a
+Dagster run (seconds) every 15 s, detection costs milliseconds (bench/scale.py, column
+`anomalies`). The checks (WARN) count what is still going on, right after it.
 """
 
 from collections.abc import Iterator
 
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
+    AssetSpec,
     Failure,
     MaterializeResult,
-    asset,
-    multi_asset_check,
 )
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from vatsim_pipeline.analytics.anomalies import KINDS, SQUAWK_KINDS
 from vatsim_pipeline.analytics.anomalies.thresholds import Thresholds
-from vatsim_pipeline.defs.resources import DatabaseResource
 from vatsim_pipeline.feed.landing import LandedSnapshot
-from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
+from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
 from vatsim_pipeline.storage.anomaly_reads import active_counts
 from vatsim_pipeline.storage.anomaly_writes import detect_snapshot
 
@@ -54,23 +51,22 @@ def thresholds_or_fail() -> Thresholds:
         raise Failure(description=str(error), allow_retries=False) from error
 
 
-@asset(
-    name=ANOMALIES,
+ANOMALIES_SPEC = AssetSpec(
+    ANOMALIES,
     group_name=ANALYTICS_GROUP,
     deps=["flights"],
-    ins={"landed": AssetIn("landed_snapshot")},
-    retry_policy=database_retry_policy(),
     description="One row per anomaly interval (squawks 7700/7600/7500, teleports, frozen "
     "connections, duplicate callsigns, altitude jumps, stale feed): kind, connection, "
     "start, end (null while still seen), the values that raised it.",
 )
-def anomalies(
-    context: AssetExecutionContext, landed: LandedSnapshot, database: DatabaseResource
+
+
+def detect(
+    context: AssetExecutionContext, engine: Engine, landed: LandedSnapshot, thresholds: Thresholds
 ) -> MaterializeResult:
     """Detect the snapshot's anomalies against each connection's previous position."""
-    thresholds = thresholds_or_fail()
     try:
-        write = detect_snapshot(database.engine(), landed.update_timestamp, thresholds)
+        write = detect_snapshot(engine, landed.update_timestamp, thresholds)
     except Exception as error:
         fail_fast_if_unretryable(error, "database")
     new = ", ".join(f"{count} {kind}" for kind, count in sorted(write.new_by_kind.items()))
@@ -80,6 +76,7 @@ def anomalies(
         f"-{write.deleted}, {write.closed} ended; {write.cpu_ms:.0f} ms CPU"
     )
     return MaterializeResult(
+        asset_key=ANOMALIES,
         metadata={
             "update_timestamp": landed.update_timestamp.isoformat(),
             "flights_checked": write.flights,
@@ -91,7 +88,7 @@ def anomalies(
             **{f"new_{kind}": write.new_by_kind.get(kind, 0) for kind in KINDS},
             "elapsed_ms": write.elapsed_ms,
             "cpu_ms": write.cpu_ms,
-        }
+        },
     )
 
 
@@ -116,25 +113,22 @@ CHECKS = {
 }
 
 
-@multi_asset_check(
-    specs=[
-        AssetCheckSpec(
-            name,
-            asset=asset_key,
-            additional_deps=[ANOMALIES],
-            description=f"Anomalies still seen in the newest snapshot: {', '.join(kinds)} "
-            "(WARN while any is).",
-        )
-        for name, (asset_key, kinds) in CHECKS.items()
-    ],
-    can_subset=False,
-)
-def active_anomalies(
-    context: AssetCheckExecutionContext, database: DatabaseResource
-) -> Iterator[AssetCheckResult]:
+ANOMALY_CHECKS = [
+    AssetCheckSpec(
+        name,
+        asset=asset_key,
+        additional_deps=[ANOMALIES],
+        description=f"Anomalies still seen in the newest snapshot: {', '.join(kinds)} "
+        "(WARN while any is).",
+    )
+    for name, (asset_key, kinds) in CHECKS.items()
+]
+
+
+def active_anomalies(engine: Engine) -> Iterator[AssetCheckResult]:
     """One query: active anomalies by kind, then a WARN per check that finds any."""
     try:
-        with database.engine().connect() as connection:
+        with engine.connect() as connection:
             counts = active_counts(connection)
     except SQLAlchemyError as error:
         for name, (asset_key, _) in CHECKS.items():

@@ -2,9 +2,10 @@
 
 A failed run is the dead-letter record: its landed payload stays on disk and its run
 config points at it. It stays listed until its snapshot is stored and located (by a
-replay, or by a later run of the same snapshot): a run can fail in `sector_occupancy`
-after `snapshot_tables` stored the snapshot, and later runs locate only their own
-snapshot's positions. Both are read from the database, not from run history (see
+replay, or by a later run of the same snapshot): a run can fail locating its positions
+after it stored the snapshot, and later runs locate only their own snapshot's
+positions; the replay runs the whole ingest step again (storing is idempotent) and
+locates them. Both are read from the database, not from run history (see
 `storage.snapshot_completion`, which run pruning asks too). Nothing is evicted unread,
 and a size limit only raises an alert. A replay carries its snapshot's tag, so a replay
 that fails again takes the place of the run it replayed in the list.
@@ -26,6 +27,7 @@ from dagster import (
 )
 from sqlalchemy import Engine
 
+from vatsim_pipeline.defs.ingest_config import current_run_config, ingest_config_of, is_legacy
 from vatsim_pipeline.defs.tags import (
     ERROR_CATEGORY_TAG,
     ERROR_MESSAGE_TAG,
@@ -77,8 +79,7 @@ class DeadLetter:
 
 
 def _data_path(run) -> str | None:
-    config = run.run_config.get("ops", {}).get("landed_snapshot", {}).get("config", {})
-    return config.get("data_path")
+    return ingest_config_of(run.run_config).get("data_path")
 
 
 def list_dead_letters(instance: DagsterInstance, engine: Engine) -> list[DeadLetter]:
@@ -125,7 +126,9 @@ class ReplayOutcome:
 
 
 def replay(instance: DagsterInstance, run_id: str) -> ReplayOutcome:
-    """Re-execute a failed ingest run from its failed step, as a new run."""
+    """Re-execute a failed ingest run from its failed step (the run's one step), as a new
+    run; a run of the version before, whose steps no longer exist, runs anew on its
+    config."""
     from vatsim_pipeline.definitions import resolved_ingest_job
 
     parent = instance.get_run_by_id(run_id)
@@ -139,8 +142,10 @@ def replay(instance: DagsterInstance, run_id: str) -> ReplayOutcome:
     result = execute_job(
         reconstructable(resolved_ingest_job),
         instance=instance,
-        run_config={**parent.run_config, **QUIET_LOGGERS},
-        reexecution_options=ReexecutionOptions.from_failure(run_id, instance),
+        run_config={**current_run_config(parent.run_config), **QUIET_LOGGERS},
+        reexecution_options=None
+        if is_legacy(parent.run_config)
+        else ReexecutionOptions.from_failure(run_id, instance),
         tags=tags,
     )
     if result.success:

@@ -3,6 +3,12 @@
 Dagster calls it once, after the retry policy gave up, so every failed run carries one
 classification: as run tags (the UI filters failed runs by category) and as an engine
 event with metadata in the run's event log (the reports count them).
+
+The failing service comes from the error: the one `fail_fast_if_unretryable` wrote into
+its `Failure`, else the one the taxonomy infers (`resilience.errors`: a SQLAlchemy error
+is the database's, a payload error the feed's). A step that talks to one service only
+names it in `SERVICE_OF_STEP`, for errors the taxonomy cannot place; the ingest run's
+one step talks to the feed, the landing folder and the database, so it names none.
 """
 
 from dagster import HookContext, failure_hook
@@ -13,9 +19,6 @@ from vatsim_pipeline.resilience.errors import classify
 from vatsim_pipeline.resilience.run_tags import error_tags
 
 SERVICE_OF_STEP = {
-    "landed_snapshot": "feed",
-    "snapshot_tables": "database",
-    "sector_occupancy": "database",
     "session_lifecycle": "database",
     "sectors": "sectors",
 }

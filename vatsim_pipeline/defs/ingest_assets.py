@@ -1,8 +1,9 @@
-"""The ingest assets: the landed snapshot, then the tables it is stored into.
+"""The ingest assets' first part, called by the one step of the ingest run
+(`ingest`): the landed snapshot, then the tables it is stored into.
 
-The tables are one multi-asset because they are written in one transaction: a snapshot
-is stored whole or not at all, and each table still gets its own materialization with
-its own metadata, so the UI plots rows per table over time.
+The tables are written in one transaction: a snapshot is stored whole or not at all,
+and each table still gets its own materialization with its own metadata, so the UI
+plots rows per table over time.
 
 `fetched_at` comes with the payload: from the run config (the sensor's requests carry
 it), else, for a file in the landing folder, from its modification time, which landing
@@ -15,6 +16,7 @@ with a WARN on `transceivers`, in the same step as its materialization.
 """
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -24,32 +26,28 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
+    AssetKey,
     AssetSpec,
     Config,
+    DagsterEventType,
     Failure,
     MaterializeResult,
     MetadataValue,
-    Output,
-    asset,
-    multi_asset,
 )
 from pydantic import Field
+from sqlalchemy import Engine
 
 from vatsim_pipeline.dashboard.link import dashboard_url
-from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
+from vatsim_pipeline.defs.resources import FeedResource, LandingResource
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
 from vatsim_pipeline.feed.landing import LandedSnapshot, land, modified_at, read_payload, sha256_of
 from vatsim_pipeline.feed.parse import PayloadError, parse_data_feed, parse_transceivers
-from vatsim_pipeline.resilience.retry import (
-    database_retry_policy,
-    fail_fast_if_unretryable,
-    network_retry_policy,
-)
+from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
 from vatsim_pipeline.storage.writes import LandedFiles, write_snapshot
 
 INGEST_GROUP = "ingest"
+LANDED = "landed_snapshot"
 TABLE_DESCRIPTIONS = {
     "flights": "One row per pilot connection (cid, callsign, logon_time) with its flight "
     "plan and latest state; `flight_positions` holds its track, one row per run of "
@@ -138,19 +136,34 @@ def _landed_at(data_path: Path, landing_dir: Path) -> datetime | None:
     return modified_at(data_path)
 
 
-@asset(
+LANDED_SPEC = AssetSpec(
+    LANDED,
     group_name=INGEST_GROUP,
-    io_manager_key="landed_io_manager",
-    retry_policy=network_retry_policy(),
     description="The feed update's payloads, safe on disk before anything is stored: "
     "landed by the sensor, given as recorded files, or fetched now when neither.",
 )
-def landed_snapshot(
+TABLE_SPECS = [
+    AssetSpec(
+        name,
+        group_name=INGEST_GROUP,
+        description=description,
+        deps=[LANDED],
+        metadata=table_metadata(name),
+    )
+    for name, description in TABLE_DESCRIPTIONS.items()
+]
+
+
+def land_snapshot(
     context: AssetExecutionContext,
     config: SnapshotConfig,
     feed: FeedResource,
     landing: LandingResource,
-) -> Output[LandedSnapshot]:
+) -> tuple[LandedSnapshot, MaterializeResult]:
+    """The payloads to store (described, or fetched and landed now) and their
+    materialization."""
+    if not config.data_path:
+        config = landed_earlier(context) or config
     if config.data_path:
         landed = _describe_landed(config, landing.path())
         source = "landed file"
@@ -170,8 +183,8 @@ def landed_snapshot(
             landed = replace(landed, transceivers_missing=feeds.transceivers_error)
         source = feeds.data_url
     context.log.info(f"snapshot {landed.update_timestamp.isoformat()} from {source}")
-    return Output(
-        landed,
+    return landed, MaterializeResult(
+        asset_key=LANDED,
         metadata={
             "update_timestamp": landed.update_timestamp.isoformat(),
             "data_path": MetadataValue.path(landed.data_path),
@@ -179,30 +192,45 @@ def landed_snapshot(
             "data_sha256": landed.data_sha256,
             "fetched_at": landed.fetched_at.isoformat() if landed.fetched_at else "",
             "source": source,
+            **(
+                {"radios_missing": landed.transceivers_missing}
+                if landed.transceivers_missing
+                else {}
+            ),
         },
     )
 
 
-@multi_asset(
-    specs=[
-        AssetSpec(
-            name,
-            group_name=INGEST_GROUP,
-            description=description,
-            deps=["landed_snapshot"],
-            metadata=table_metadata(name),
-        )
-        for name, description in TABLE_DESCRIPTIONS.items()
-    ],
-    ins={"landed": AssetIn("landed_snapshot")},
-    check_specs=[RADIOS_CHECK],
-    can_subset=False,
-    retry_policy=database_retry_policy(),
-)
-def snapshot_tables(
-    context: AssetExecutionContext, landed: LandedSnapshot, database: DatabaseResource
-):
-    """Parse the landed payload once and store every table in one transaction."""
+def landed_earlier(context: AssetExecutionContext) -> SnapshotConfig | None:
+    """What a fetch-now run landed before it failed, as the config of a landed file: an
+    attempt retried by the policy, or a re-execution (a replay, a run retry), stores
+    that update, not the feed's current one. From the `landed_snapshot` materialization
+    of this run, else of the run it re-executes."""
+    for run_id in (context.run.run_id, context.run.parent_run_id):
+        if run_id is None:
+            continue
+        records = context.instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        for record in records:
+            materialization = record.event_log_entry.asset_materialization
+            if materialization is None or materialization.asset_key != AssetKey(LANDED):
+                continue
+            metadata = {key: value.value for key, value in materialization.metadata.items()}
+            return SnapshotConfig(
+                data_path=metadata["data_path"],
+                transceivers_path=metadata["transceivers_path"] or None,
+                fetched_at=metadata["fetched_at"] or None,
+                transceivers_missing=metadata.get("radios_missing"),
+            )
+    return None
+
+
+def store_tables(
+    context: AssetExecutionContext, engine: Engine, landed: LandedSnapshot
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """Parse the landed payload once and store every table in one transaction: a
+    materialization per table, then the radios check."""
     started = time.perf_counter()
     data = _read(landed.data_path, "data feed")
     try:
@@ -214,7 +242,7 @@ def snapshot_tables(
     parsed = time.perf_counter()
     try:
         write = write_snapshot(
-            database.engine(),
+            engine,
             snapshot,
             LandedFiles(
                 data_path=landed.data_path,
@@ -239,7 +267,7 @@ def snapshot_tables(
     )
     # What concerns the whole snapshot is said once, on `flights`: every entry is stored
     # twice per table and run (output and materialization events), 5,760 runs a day.
-    snapshot = {
+    whole = {
         "new_snapshot": write.new_snapshot,
         "parse_ms": round(1000 * (parsed - started), 1),
         "store_ms": round(1000 * (stored - parsed), 1),
@@ -256,7 +284,7 @@ def snapshot_tables(
             "dashboard": MetadataValue.url(dashboard_url()),
         }
         if name == "flights":
-            metadata |= snapshot
+            metadata |= whole
         if name == "transceivers" and landed.transceivers_missing:
             metadata["radios_missing"] = landed.transceivers_missing
         yield MaterializeResult(asset_key=name, metadata=metadata)

@@ -1,5 +1,6 @@
-"""The ingest job: one feed update, landed and stored, then its sector occupancy (whose
-step ends by reporting the table checks, see `table_checks`) and its anomalies.
+"""The ingest job: one feed update, landed and stored, located and checked for anomalies
+in one step (`ingest`), which ends by reporting the table checks (see
+`table_checks`).
 
 The in-process executor matters: at one run every 15 s on 2 cores, a process per step
 (the default) cannot keep up.
@@ -10,10 +11,9 @@ from typing import Any
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from vatsim_pipeline.defs.anomaly_assets import active_anomalies, anomalies
 from vatsim_pipeline.defs.failure_hook import classify_failure
-from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP, RADIOS_CHECK
-from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
+from vatsim_pipeline.defs.ingest_config import INGEST_OP
+from vatsim_pipeline.defs.ingest_step import ingest_step
 from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 from vatsim_pipeline.defs.tags import INGEST_TAG, UPDATE_TIMESTAMP_TAG
 
@@ -21,12 +21,9 @@ MAX_RUNTIME_S = 300
 
 ingest_job = define_asset_job(
     "ingest_snapshot",
-    # The radios check is yielded by the write itself (`snapshot_tables`).
-    selection=(
-        AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy, anomalies)
-    ).without_checks()
-    | AssetSelection.checks(active_anomalies)
-    | AssetSelection.checks(RADIOS_CHECK.key),
+    # Its own checks only: the table checks are reported by the step itself.
+    selection=AssetSelection.assets(ingest_step).without_checks()
+    | AssetSelection.checks(*ingest_step.check_keys),
     config=RUN_LOGGING,
     executor_def=in_process_executor,
     description="Store one VATSIM feed update: its landed payloads into every table.",
@@ -51,7 +48,7 @@ def ingest_run_config(
         config["fetched_at"] = fetched_at.isoformat()
     if transceivers_missing:
         config["transceivers_missing"] = transceivers_missing
-    return {"ops": {"landed_snapshot": {"config": config}}}
+    return {"ops": {INGEST_OP: {"config": config}}}
 
 
 def ingest_tags(update_timestamp: datetime) -> dict[str, str]:

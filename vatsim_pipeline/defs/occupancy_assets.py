@@ -1,28 +1,23 @@
-"""Sector occupancy of flights and sectors staffed by controllers, per snapshot; the last
-step of the ingest run, so it ends by reporting the table checks.
+"""Sector occupancy of flights and sectors staffed by controllers, per snapshot, located
+by the ingest run's one step (`ingest`) once its tables are written; that step
+ends by reporting the table checks (`report_checks`).
 
-It runs in the ingest run after the tables are written and reads the snapshot it belongs
-to from the landed descriptor, like `snapshot_tables`, so that every run, replay
-included, updates exactly its own snapshot. Positions and connections are read from the
-database (see `storage.occupancy_writes`), never from the payload.
+It locates the snapshot the run landed or was given, so that every run, replay included,
+updates exactly its own snapshot. Positions and connections are read from the database
+(see `storage.occupancy_writes`), never from the payload.
 """
 
 from collections.abc import Iterator
 
-from dagster import (
-    AssetExecutionContext,
-    AssetIn,
-    AssetSpec,
-    MaterializeResult,
-    multi_asset,
-)
+from dagster import AssetExecutionContext, AssetSpec, DagsterInstance, MaterializeResult
+from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.landing_check import LANDING_CHECK, probed_landing
 from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
 from vatsim_pipeline.defs.table_checks import report_for_newest_materialization, report_table_checks
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.landing import LandedSnapshot
-from vatsim_pipeline.resilience.retry import database_retry_policy, fail_fast_if_unretryable
+from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
 from vatsim_pipeline.storage.occupancy_writes import OccupancyWrite, sector_set, update_occupancy
 
 ANALYTICS_GROUP = "analytics"
@@ -30,40 +25,31 @@ OCCUPANCY = "flight_sector_occupancy"
 STAFFING = "controller_sectors"
 
 
-@multi_asset(
-    specs=[
-        AssetSpec(
-            OCCUPANCY,
-            group_name=ANALYTICS_GROUP,
-            deps=["landed_snapshot", "flights", "sectors"],
-            description="One row per stay of a flight in a sector (most specific sector of "
-            "each position): entry and exit time and point; no exit while still inside. "
-            "`sector_assignments` holds the sector of every position.",
-            metadata=table_metadata(OCCUPANCY),
-            skippable=True,
-        ),
-        AssetSpec(
-            STAFFING,
-            group_name=ANALYTICS_GROUP,
-            deps=["landed_snapshot", "controllers", "sectors"],
-            description="The sectors each controller connection staffs, read from its "
-            "callsign and facility as VATSpy and SimAware do.",
-            metadata=table_metadata(STAFFING),
-            skippable=True,
-        ),
-    ],
-    ins={"landed": AssetIn("landed_snapshot")},
-    can_subset=False,
-    retry_policy=database_retry_policy(),
-)
-def sector_occupancy(
-    context: AssetExecutionContext,
-    landed: LandedSnapshot,
-    database: DatabaseResource,
-    landing: LandingResource,
+OCCUPANCY_SPECS = [
+    AssetSpec(
+        OCCUPANCY,
+        group_name=ANALYTICS_GROUP,
+        deps=["landed_snapshot", "flights", "sectors"],
+        description="One row per stay of a flight in a sector (most specific sector of "
+        "each position): entry and exit time and point; no exit while still inside. "
+        "`sector_assignments` holds the sector of every position.",
+        metadata=table_metadata(OCCUPANCY),
+    ),
+    AssetSpec(
+        STAFFING,
+        group_name=ANALYTICS_GROUP,
+        deps=["landed_snapshot", "controllers", "sectors"],
+        description="The sectors each controller connection staffs, read from its "
+        "callsign and facility as VATSpy and SimAware do.",
+        metadata=table_metadata(STAFFING),
+    ),
+]
+
+
+def locate(
+    context: AssetExecutionContext, engine: Engine, landed: LandedSnapshot
 ) -> Iterator[MaterializeResult]:
     """Locate the snapshot's positions, update intervals and staffing in one transaction."""
-    engine = database.engine()
     try:
         sectors = sector_set(engine)
         if sectors is None:
@@ -72,7 +58,6 @@ def sector_occupancy(
                 "stay unassigned (sensor sectors_when_missing requests a refresh_sectors run)"
             )
             yield from _without_sectors(landed)
-            _report_checks(context, database, landing)
             return
         write = update_occupancy(engine, landed.update_timestamp, sectors)
     except Exception as error:
@@ -105,21 +90,19 @@ def sector_occupancy(
             **common,
         },
     )
-    # After both materializations are recorded: each check is reported for them.
-    _report_checks(context, database, landing)
 
 
-def _report_checks(
-    context: AssetExecutionContext, database: DatabaseResource, landing: LandingResource
+def report_checks(
+    instance: DagsterInstance, database: DatabaseResource, landing: LandingResource
 ) -> None:
     """The table checks and the landing check, for the materializations this run made."""
-    report_table_checks(context.instance, database)
-    report_for_newest_materialization(context.instance, LANDING_CHECK, probed_landing(landing))
+    report_table_checks(instance, database)
+    report_for_newest_materialization(instance, LANDING_CHECK, probed_landing(landing))
 
 
 def _without_sectors(landed: LandedSnapshot) -> Iterator[MaterializeResult]:
     """Both assets, recorded as having located nothing, so that the run's table checks
-    still run after them (and say why positions are unassigned) instead of being skipped."""
+    are reported for them (and say why positions are unassigned)."""
     common = {"update_timestamp": landed.update_timestamp.isoformat(), "sectors_stored": 0}
     yield MaterializeResult(asset_key=OCCUPANCY, metadata={"positions_located": 0, **common})
     yield MaterializeResult(asset_key=STAFFING, metadata={"controllers_staffing": 0, **common})

@@ -7,7 +7,7 @@ run (they used to run every minute in the session lifecycle job) a check reads "
 Evaluated" as soon as the next ingest run materializes the asset, about every 15 s; and
 a check step inside the ingest job is "planned" from the moment each run is queued, so
 with a run always queued or running the UI showed it in progress, never its result. So
-the last step of the ingest run (`sector_occupancy`) evaluates them and reports each
+the ingest run's step (`ingest`) evaluates them last and reports each
 result for the asset's materialization it checked (`report_table_checks`): the UI shows
 it until the next run reports the next one. `table_checks` keeps them executable from
 the UI. A database that cannot answer fails a check with a WARN naming the error; it
@@ -266,7 +266,7 @@ DESCRIPTIONS = {
     TRACKS_MATCH: "Every flight seen in the last hour has its first position at first_seen "
     "and its last at last_seen: none missing, none outside the session.",
     POSITIONS_LOCATED: "Every position of the newest stored snapshot has its sector "
-    "assignment (a missed occupancy step, or no sectors stored, leaves positions unassigned).",
+    "assignment (a run that failed locating, or no sectors stored, leaves positions unassigned).",
     FRESH: f"The newest stored snapshot is under {MAX_SNAPSHOT_AGE_S:.0f} s old while the "
     f"feed sensor runs (WARN; ERROR from {STALE_ERROR_AGE_S:.0f} s, also reported by the "
     "sensor while the feed is down); passes with a note when the sensor is stopped.",

@@ -1,10 +1,11 @@
 """Pruning of old Dagster runs: open-source Dagster keeps every run and its events forever.
 
 At one ingest run every 15 s the instance gains 5,760 runs a day, each with tens of
-events, and a per-run log folder and landed-snapshot descriptor on disk. The rules:
+events, and a per-run log folder on disk (and, for runs of the ingest job before it was
+one step, a landed-snapshot descriptor). The rules:
 
 - a successful run older than `days` goes, with its events (`instance.delete_run`),
-  its captured logs and its landed-snapshot descriptor, unless it holds the latest
+  its captured logs and its landed-snapshot descriptor if it has one, unless it holds the latest
   materialization of an asset (the asset would otherwise look never materialized);
 - a failed or canceled run is the dead-letter record of its snapshot: it stays while its
   snapshot (its `vatsim/update_timestamp` tag) is not finished (not stored, or its
@@ -34,7 +35,6 @@ from dagster import DagsterInstance, DagsterRunStatus, RunRecord, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from sqlalchemy import Engine
 
-from vatsim_pipeline.defs.io import LandedSnapshotIOManager
 from vatsim_pipeline.defs.tags import UPDATE_TIMESTAMP_TAG
 from vatsim_pipeline.storage.snapshot_completion import unfinished_snapshots
 
@@ -42,6 +42,9 @@ DEFAULT_DAYS = 7.0
 DEFAULT_FAILED_DAYS = 90.0
 DEFAULT_BATCH = 500
 DEFAULT_MAX_RUNS = 50_000
+# Where ingest runs of four steps described their landed snapshot for the next step;
+# the one-step run writes none, the files of older runs go with their run.
+DESCRIPTORS = "landed_snapshot"
 KEPT_UNTIL_STORED = [DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
 
 
@@ -145,6 +148,12 @@ def _snapshot_of(record: RunRecord) -> datetime | None:
         return None
 
 
+def descriptor_path(instance: DagsterInstance, run_id: str) -> Path:
+    """The landed-snapshot descriptor an ingest run of four steps left in the instance's
+    storage."""
+    return Path(instance.storage_directory()) / DESCRIPTORS / f"{run_id}.json"
+
+
 def delete_run_files(instance: DagsterInstance, run_id: str) -> bool:
     """Remove what `delete_run` leaves on disk: captured logs, the landed-snapshot
     descriptor and, on SQLite storage, the run's own event database file. Returns whether
@@ -156,7 +165,7 @@ def delete_run_files(instance: DagsterInstance, run_id: str) -> bool:
         # this process forget it had opened it (it would query a file without tables).
         Path(event_storage.path_for_shard(run_id)).unlink(missing_ok=True)
         event_storage._initialized_dbs.discard(run_id)
-    descriptor = LandedSnapshotIOManager._path(instance, run_id)
+    descriptor = descriptor_path(instance, run_id)
     present = descriptor.exists()
     descriptor.unlink(missing_ok=True)
     return present
@@ -178,7 +187,7 @@ class _Pass:
         run_id = record.dagster_run.run_id
         created = record.create_timestamp
         if self.result.dry_run:
-            self.result.descriptors += LandedSnapshotIOManager._path(self.instance, run_id).exists()
+            self.result.descriptors += descriptor_path(self.instance, run_id).exists()
         else:
             self.instance.delete_run(run_id)
             self.result.descriptors += delete_run_files(self.instance, run_id)

@@ -1,11 +1,13 @@
 """Is a snapshot finished? Stored (`feed_snapshots`) and located (`sector_assignments`).
 
-A run can fail in `sector_occupancy` after `snapshot_tables` stored its snapshot, and
-later runs locate only their own snapshot's positions, so "stored" alone would let a
-snapshot stay unlocated for good. Dead letters list the unfinished snapshots of failed
-runs, and run pruning keeps those runs (their replay needs them); both ask here.
+A run can fail locating its positions after its one step stored the snapshot (the store
+commits on its own, before locating), and later runs locate only their own snapshot's
+positions, so "stored" alone would let a snapshot stay unlocated for good; the replay
+runs the whole step again, storing idempotently, and locates them. Dead letters list
+the unfinished snapshots of failed runs, and run pruning keeps those runs (their replay
+needs them); both ask here.
 Located means no position of the snapshot lacks a `sector_assignments` row, or no
-sectors are stored at all (the occupancy step then skips: nothing could be located).
+sectors are stored at all (locating then records nothing: nothing could be located).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def unfinished_snapshots(engine: Engine, stamps: Iterable[datetime]) -> dict[dat
 def _unlocated(t: ColumnElement) -> ColumnElement[bool]:
     """Whether sectors are stored and a position seen at `t` has none assigned.
 
-    Positions are reached as the occupancy step reaches them, through the flights seen
+    Positions are reached as locating reaches them, through the flights seen
     around `t` (index probes, where a filter on `observed_at` alone scans a day of
     positions on PostgreSQL); a position it cannot reach, a replay could not locate.
     """

@@ -27,8 +27,7 @@ TIMES = [update_timestamp(path) for path in FILES]
 @contextmanager
 def map_database(backend: str, folder: Path) -> Iterator[str]:
     """URL of a database holding the sequence and the real sectors, every position
-    located in its sector and checked for anomalies as the ingest run's
-    `sector_occupancy` and `anomalies` steps do."""
+    located in its sector and checked for anomalies as the ingest run does."""
     with recorded_database(backend, folder) as url:
         engine = make_engine(url)
         try:

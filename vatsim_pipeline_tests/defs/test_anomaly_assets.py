@@ -75,12 +75,14 @@ def test_a_bad_threshold_fails_the_step_without_retries(vatsim_env, monkeypatch)
         raise_on_error=False,
     )
     assert not result.success
-    failure = result.failure_data_for_node("anomalies")
+    failure = result.failure_data_for_node("ingest")
     assert failure.error.message.strip().endswith(
         "VATSIM_ANOMALY_FROZEN_S: 'five minutes' is not a number"
     )
     restarts = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
     assert restarts == []
+    # Checked before anything is landed or stored.
+    assert result.get_asset_materialization_events() == []
 
 
 def test_definitions_refuse_a_malformed_webhook_url(vatsim_env, monkeypatch) -> None:

@@ -3,12 +3,14 @@ locates its positions in the sectors."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult
+from dagster._core.test_utils import create_run_for_test
 from sqlalchemy import Engine, and_, func, select, text
 
 from vatsim_pipeline.definitions import build_definitions
@@ -81,13 +83,31 @@ def positions_and_located(engine: Engine, stamp: datetime) -> tuple[int, int]:
 
 
 def failed_locating(engine: Engine, path: Path) -> tuple[ExecuteInProcessResult, datetime]:
-    """An ingest run of `path` that stores its snapshot, then fails in `sector_occupancy`
+    """An ingest run of `path` that stores its snapshot, then fails locating its positions
     on a real database error; the sectors must be stored already."""
     with refused_sector_assignments(engine):
         failed = ingest(DagsterInstance.get(), path)
     assert not failed.success
-    assert [e.step_key for e in failed.all_events if e.is_step_failure] == ["sector_occupancy"]
+    assert [e.step_key for e in failed.all_events if e.is_step_failure] == ["ingest"]
+    # Its tables were stored (and materialized) before locating failed.
+    assert set(materialized(failed)) == {
+        "landed_snapshot",
+        "flights",
+        "controllers",
+        "transceivers",
+        "prefiles",
+    }
     return failed, snapshot_timestamp(path.read_bytes())
+
+
+def materialized(result: ExecuteInProcessResult) -> dict[str, dict]:
+    return {
+        event.asset_key.to_user_string(): {
+            key: value.value for key, value in event.materialization.metadata.items()
+        }
+        for event in result.all_events
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION
+    }
 
 
 def _steps_started(instance: DagsterInstance, run_id: str) -> list[str]:
@@ -167,7 +187,74 @@ def test_a_run_that_failed_locating_its_positions_stays_until_a_replay_locates_t
 
     outcome = replay(instance, failed.run_id)
     assert outcome.success, outcome.detail
-    # From the failed step on (it reports the table checks itself when it succeeds).
-    assert _steps_started(instance, outcome.replay_run_id) == ["sector_occupancy"]
+    # The failed step is the run's one step: the replay stores again (changing nothing)
+    # and locates what the failed run could not.
+    assert _steps_started(instance, outcome.replay_run_id) == ["ingest"]
+    replayed = instance.get_run_by_id(outcome.replay_run_id)
+    assert replayed.parent_run_id == failed.run_id
+    flights = _materialized_in(instance, outcome.replay_run_id)["flights"]
+    assert (flights["rows_inserted"], flights["new_snapshot"]) == (0, False)
     assert positions_and_located(engine, stamp) == (positions, positions)
     assert list_dead_letters(instance, engine) == []
+
+
+def _materialized_in(instance: DagsterInstance, run_id: str) -> dict[str, dict]:
+    return {
+        entry.dagster_event.asset_key.to_user_string(): {
+            key: value.value for key, value in entry.dagster_event.materialization.metadata.items()
+        }
+        for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+    }
+
+
+def test_a_run_of_the_four_step_job_is_still_listed_and_replayed(vatsim_env, engine) -> None:
+    """A run that failed before the ingest run was one step keeps its config under the
+    `landed_snapshot` op: it is listed with its payload and replayed as a new run."""
+    path = sequence_files()[0]
+    stamp = snapshot_timestamp(path.read_bytes())
+    instance = DagsterInstance.get()
+    old = create_run_for_test(
+        instance,
+        job_name="ingest_snapshot",
+        run_config={"ops": {"landed_snapshot": {"config": {"data_path": str(path)}}}},
+        tags=ingest_tags(stamp),
+        status=DagsterRunStatus.FAILURE,
+    )
+    (letter,) = list_dead_letters(instance, engine)
+    assert (letter.run_id, letter.data_path, letter.missing) == (old.run_id, str(path), NOT_STORED)
+
+    outcome = replay(instance, old.run_id)
+
+    assert outcome.success, outcome.detail
+    assert _steps_started(instance, outcome.replay_run_id) == ["ingest"]
+    assert positions_and_located(engine, stamp)[0] > 0
+    assert list_dead_letters(instance, engine) == []
+
+
+def test_a_fetch_now_run_replayed_stores_the_update_it_landed(
+    feed, engine, tmp_path, monkeypatch
+) -> None:
+    """A run given no payload fetches and lands the current update; its retries and its
+    replay store that update, even after the feed has moved on."""
+    good_url = str(engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("VATSIM_DATABASE_URL", _broken_url(good_url, tmp_path))
+    instance = DagsterInstance.get()
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    failed = job.execute_in_process(run_config={}, instance=instance, raise_on_error=False)
+    assert not failed.success
+    retried = [e for e in failed.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    assert retried
+    landed = materialized(failed)["landed_snapshot"]
+    landing = Path(os.environ["VATSIM_LANDING_DIR"])
+    assert len(list(landing.rglob("vatsim-data_*"))) == 1  # the retries fetched nothing
+
+    newer = feed.advance()
+    monkeypatch.setenv("VATSIM_DATABASE_URL", good_url)
+    outcome = replay(instance, failed.run_id)
+
+    assert outcome.success, outcome.detail
+    with engine.connect() as connection:
+        stored = connection.scalars(select(feed_snapshots.c.update_timestamp)).all()
+    assert [stamp.isoformat() for stamp in stored] == [landed["update_timestamp"]]
+    assert landed["update_timestamp"] != datetime.fromisoformat(newer).isoformat()
+    assert len(list(landing.rglob("vatsim-data_*"))) == 1

@@ -208,7 +208,7 @@ def test_a_connection_dropped_mid_write_is_retried_and_stored_once(
     killer = threading.Thread(target=terminate_the_waiting_writer)
     killer.start()
     result = job.execute_in_process(
-        run_config={"ops": {"landed_snapshot": {"config": {"data_path": str(path)}}}},
+        run_config={"ops": {"ingest": {"config": {"data_path": str(path)}}}},
         instance=DagsterInstance.get(),
         raise_on_error=False,
     )

@@ -54,14 +54,14 @@ def test_each_new_update_is_landed_once_and_requests_one_run(feed, vatsim_env) -
     first = driver.tick()
     assert len(first.run_requests) == 1
     request = first.run_requests[0]
-    landed = Path(request.run_config["ops"]["landed_snapshot"]["config"]["data_path"])
+    landed = Path(request.run_config["ops"]["ingest"]["config"]["data_path"])
     assert landed.name.endswith(".json.zst")
     assert read_payload(landed) == requests.get(feed.data_url, timeout=10).content
     assert landed.is_relative_to(vatsim_env["VATSIM_LANDING_DIR"])
     stamp = driver.state.last_landed
     assert request.run_key == stamp.isoformat()
     assert request.tags["vatsim/update_timestamp"] == stamp.isoformat()
-    assert request.run_config["ops"]["landed_snapshot"]["config"]["transceivers_path"]
+    assert request.run_config["ops"]["ingest"]["config"]["transceivers_path"]
 
     again = driver.tick()
     assert again.run_requests == []
@@ -87,7 +87,7 @@ def test_a_landed_payload_without_a_run_is_requested_on_the_next_tick(feed, vats
     keys = [r.run_key for r in result.run_requests]
     assert keys[0] == orphan_time.isoformat()
     assert len(keys) == 2 and keys[1] > keys[0] > first.run_key
-    assert result.run_requests[0].run_config["ops"]["landed_snapshot"]["config"] == {
+    assert result.run_requests[0].run_config["ops"]["ingest"]["config"] == {
         "data_path": orphan.data_path,
         "fetched_at": modified_at(orphan.data_path).isoformat(),
         "transceivers_missing": "no transceivers payload was landed with this snapshot",

@@ -38,7 +38,7 @@ from vatsim_pipeline_tests.defs.test_feed_sensor import SensorDriver
 
 
 def _config(request) -> dict:
-    return request.run_config["ops"]["landed_snapshot"]["config"]
+    return request.run_config["ops"]["ingest"]["config"]
 
 
 @pytest.fixture

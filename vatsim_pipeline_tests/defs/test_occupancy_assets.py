@@ -1,25 +1,14 @@
-"""The occupancy multi-asset inside ingest runs (the ingest assets, then occupancy and
-staffing, then the table checks), executed in process on both databases."""
+"""Occupancy inside ingest runs (the one step stores the tables, then locates occupancy
+and staffing, then reports the table checks), executed in process on both databases."""
 
 from __future__ import annotations
 
-from dagster import (
-    AssetSelection,
-    DagsterEventType,
-    DagsterInstance,
-    Definitions,
-    ExecuteInProcessResult,
-    define_asset_job,
-    in_process_executor,
-)
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 from sqlalchemy import Engine, func, select
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.ingest_assets import INGEST_GROUP, landed_snapshot, snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_run_config
-from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
-from vatsim_pipeline.defs.sector_assets import sectors
-from vatsim_pipeline.defs.table_checks import TABLE_CHECKS
+from vatsim_pipeline.defs.table_checks import DESCRIPTIONS
 from vatsim_pipeline.storage.schema import controller_sectors, controllers, sector_assignments
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline_tests.shared_data import sequence_files
@@ -27,23 +16,13 @@ from vatsim_pipeline_tests.storage.reads_support import real_sectors
 from vatsim_pipeline_tests.storage.support import raw
 
 FILES = sequence_files()
-JOB = "ingest_with_occupancy"
+# The WARN checks of active anomalies, yielded by the same step (the recorded sequence
+# has an emergency squawk and track anomalies, so their results vary by snapshot).
+ANOMALY_CHECKS = {"active_emergency_squawks", "active_track_anomalies", "feed_not_stale"}
 
 
-def ingest_with_occupancy():
-    """The ingest job with the occupancy asset added, as the lead will select it."""
-    job = define_asset_job(
-        JOB,
-        selection=AssetSelection.groups(INGEST_GROUP) | AssetSelection.assets(sector_occupancy),
-        executor_def=in_process_executor,
-    )
-    defs = Definitions(
-        assets=[landed_snapshot, snapshot_tables, sectors, sector_occupancy],
-        asset_checks=TABLE_CHECKS,
-        jobs=[job],
-        resources=build_definitions().resources,
-    )
-    return defs.resolve_job_def(JOB)
+def ingest_job():
+    return build_definitions().resolve_job_def("ingest_snapshot")
 
 
 def run(job, path) -> ExecuteInProcessResult:
@@ -64,11 +43,18 @@ def materialized(result: ExecuteInProcessResult) -> dict[str, dict]:
 
 
 def checks(result: ExecuteInProcessResult) -> dict[str, tuple[bool, str]]:
+    """The checks the run yielded, and the table checks it reported for its own
+    materializations (the latest evaluation of each, as the UI reads it)."""
     found = {}
     for event in result.all_events:
         if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.event_specific_data
             found[data.check_name] = (data.passed, data.description)
+    storage = DagsterInstance.get().event_log_storage
+    for key, record in storage.get_latest_asset_check_execution_by_key(list(DESCRIPTIONS)).items():
+        evaluation = record.event.dagster_event.event_specific_data
+        if evaluation.target_materialization_data.run_id == result.run_id:
+            found[key.name] = (evaluation.passed, evaluation.description)
     return found
 
 
@@ -76,8 +62,11 @@ def test_each_ingest_run_locates_its_snapshot_and_checks_the_tables(
     vatsim_env, engine: Engine
 ) -> None:
     replace_sectors(engine, real_sectors(), "test")
-    job = ingest_with_occupancy()
-    results = [run(job, path) for path in FILES]
+    job = ingest_job()
+    results, found = [], []
+    for path in FILES:
+        results.append(run(job, path))
+        found.append(checks(results[-1]))
     assert all(result.success for result in results)
 
     first = materialized(results[0])
@@ -96,17 +85,20 @@ def test_each_ingest_run_locates_its_snapshot_and_checks_the_tables(
     last = materialized(results[-1])["flight_sector_occupancy"]
     assert last["positions_located"] == len(raw(FILES[-1])["pilots"])
     assert 0 < last["flights_rebuilt"] < last["positions"] / 10
-    for result in results:
-        assert {name: passed for name, (passed, _) in checks(result).items()} == {
+    for result, reported in zip(results, found, strict=True):
+        assert [e.step_key for e in result.all_events if e.is_step_start] == ["ingest"]
+        table_checks = {n: p for n, (p, _) in reported.items() if n not in ANOMALY_CHECKS}
+        assert set(reported) - set(table_checks) == ANOMALY_CHECKS
+        assert table_checks == {
             "newest_snapshot_positions_complete": True,
             "tracks_match_sessions": True,
             "newest_snapshot_positions_located": True,
             "newest_snapshot_fresh": True,
             "radios_complete": True,
         }
-    fresh = checks(results[-1])["newest_snapshot_fresh"][1]
+    fresh = found[-1]["newest_snapshot_fresh"][1]
     assert fresh == "vatsim_feed_sensor is not running, so no fresh snapshot is expected"
-    located = checks(results[-1])["newest_snapshot_positions_located"][1]
+    located = found[-1]["newest_snapshot_positions_located"][1]
     assert located == f"957 of 957 positions at {last['update_timestamp']} located"
     with engine.connect() as connection:
         assigned = connection.scalar(select(func.count()).select_from(sector_assignments))
@@ -125,7 +117,7 @@ def test_each_ingest_run_locates_its_snapshot_and_checks_the_tables(
 def test_without_sectors_the_run_succeeds_and_says_what_is_missing(
     vatsim_env, engine: Engine
 ) -> None:
-    result = run(ingest_with_occupancy(), FILES[0])
+    result = run(ingest_job(), FILES[0])
     assert result.success
     assert set(materialized(result)) == {
         "landed_snapshot",
@@ -135,11 +127,12 @@ def test_without_sectors_the_run_succeeds_and_says_what_is_missing(
         "prefiles",
         "flight_sector_occupancy",
         "controller_sectors",
+        "anomalies",
     }
     assert materialized(result)["flight_sector_occupancy"]["sectors_stored"] == 0
     # Every check runs; the one on occupancy fails and says why.
     found = checks(result)
-    assert {name: passed for name, (passed, _) in found.items()} == {
+    assert {name: passed for name, (passed, _) in found.items() if name not in ANOMALY_CHECKS} == {
         "newest_snapshot_fresh": True,
         "newest_snapshot_positions_complete": True,
         "tracks_match_sessions": True,

@@ -57,7 +57,7 @@ def test_an_ingest_run_prints_a_few_info_lines_and_keeps_every_event(
     assert lines[-1].endswith(f"ingest_snapshot {run} INFO run succeeded")
     assert all(LINE.match(line) for line in lines), lines
     assert 3 <= len(lines) <= 6, lines  # landed, stored, located (a warning: no sectors), end
-    assert any(" snapshot_tables INFO stored snapshot " in line for line in lines)
+    assert any(" ingest INFO stored snapshot " in line for line in lines)
     stored = {
         entry.dagster_event.event_type
         for entry in instance.all_logs(result.run_id)

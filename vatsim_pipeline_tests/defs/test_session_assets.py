@@ -17,8 +17,7 @@ from dagster import (
 from sqlalchemy import Engine, select
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
-from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
+from vatsim_pipeline.defs.ingest_step import ingest_step
 from vatsim_pipeline.defs.session_assets import (
     session_lifecycle,
     session_lifecycle_every_minute,
@@ -37,7 +36,7 @@ FILES = sequence_files()
 
 def definitions() -> Definitions:
     return Definitions(
-        assets=[landed_snapshot, snapshot_tables, sector_occupancy, session_lifecycle],
+        assets=[ingest_step, session_lifecycle],
         asset_checks=TABLE_CHECKS,
         jobs=[session_lifecycle_job],
         schedules=[session_lifecycle_every_minute],

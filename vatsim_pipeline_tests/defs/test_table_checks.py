@@ -32,8 +32,7 @@ from dagster._core.scheduler.instigation import (
 from sqlalchemy import Engine, and_, delete, select, update
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.ingest_assets import landed_snapshot, snapshot_tables
-from vatsim_pipeline.defs.occupancy_assets import sector_occupancy
+from vatsim_pipeline.defs.ingest_step import ingest_step
 from vatsim_pipeline.defs.table_checks import FRESH, TABLE_CHECKS
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
@@ -53,7 +52,7 @@ def run_checks(*checks: AssetCheckKey) -> dict[str, dict]:
     severity, description and metadata."""
     job = define_asset_job("table_checks", selection=AssetSelection.checks(*checks or TABLE_CHECKS))
     defs = Definitions(
-        assets=[landed_snapshot, snapshot_tables, sector_occupancy],
+        assets=[ingest_step],
         asset_checks=TABLE_CHECKS,
         jobs=[job],
         resources=build_definitions().resources,

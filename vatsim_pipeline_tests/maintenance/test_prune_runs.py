@@ -11,8 +11,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
 
 from vatsim_pipeline.defs.dead_letters import list_dead_letters, replay
-from vatsim_pipeline.defs.io import LandedSnapshotIOManager
-from vatsim_pipeline.maintenance.prune_runs import RunRetention, prune_runs
+from vatsim_pipeline.maintenance.prune_runs import RunRetention, descriptor_path, prune_runs
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline_tests.defs.test_dead_letters import failed_locating
 from vatsim_pipeline_tests.maintenance import payload_file
@@ -52,10 +51,12 @@ def _run_ids(instance: DagsterInstance) -> set[str]:
 def test_old_runs_go_and_dead_letters_stay_until_stored(history, engine) -> None:
     instance = DagsterInstance.get()
     storage = Path(instance.storage_directory())
-    descriptors = {
-        name: LandedSnapshotIOManager._path(instance, run_id) for name, run_id in history.items()
-    }
-    assert descriptors["stored"].exists() and descriptors["failed_then_stored"].exists()
+    descriptors = {name: descriptor_path(instance, run_id) for name, run_id in history.items()}
+    # The one-step ingest run writes none; runs of the four-step job left one each.
+    assert not any(path.exists() for path in descriptors.values())
+    for path in descriptors.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
     shard = Path(instance.event_log_storage.path_for_shard(history["stored"]))
     assert shard.exists()
     in_a_week = datetime.now(UTC) + timedelta(days=8)

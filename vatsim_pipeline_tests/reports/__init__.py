@@ -29,8 +29,8 @@ from dagster._core.scheduler.instigation import (
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from vatsim_pipeline.definitions import build_definitions
-from vatsim_pipeline.defs.ingest_assets import snapshot_tables
 from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
+from vatsim_pipeline.defs.ingest_step import ingest_step
 from vatsim_pipeline.defs.resources import build_resources
 from vatsim_pipeline.feed.client import snapshot_timestamp
 
@@ -42,8 +42,8 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def database_retries() -> int:
-    """How often the table step retries (the test settings make it quick)."""
-    return snapshot_tables.op.retry_policy.max_retries
+    """How often the ingest step retries (the test settings make it quick)."""
+    return ingest_step.op.retry_policy.max_retries
 
 
 def ingest(instance: DagsterInstance, path: Path) -> ExecuteInProcessResult:

@@ -1,0 +1,138 @@
+"""What Dagster records per ingest run: events, their bytes, and the run's executing time.
+
+Runs the ingest job in process on the five recorded consecutive snapshots (with the
+recorded VATSpy sectors stored, so that every run also locates its positions), with
+Dagster's storage and the data tables in two scratch PostgreSQL databases that are dropped
+at the end, then reads each run's event log back: events by type, the JSON bytes of its
+event rows, and the time from `RUN_START` to `RUN_SUCCESS`; and, from Dagster's
+tables, every event row per run, the check results the runs reported outside their own
+event log (runless) included.
+
+    .venv/bin/python bench/run_events.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from dagster import DagsterEventType, DagsterInstance
+from dagster_shared.serdes import serialize_value
+from scratch_database import create_database, drop_database, server_url
+from sqlalchemy import create_engine, text
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+
+from vatsim_pipeline_tests.shared_data import sequence_files  # noqa: E402
+from vatsim_pipeline_tests.storage.reads_support import real_sectors  # noqa: E402
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def run_figures(instance: DagsterInstance, run_id: str) -> dict:
+    """Events by type, event JSON bytes and executing seconds of one finished run."""
+    entries = instance.all_logs(run_id)
+    types = Counter(e.dagster_event.event_type_value for e in entries if e.dagster_event)
+    times = {
+        e.dagster_event.event_type: e.timestamp
+        for e in entries
+        if e.dagster_event
+        and e.dagster_event.event_type in (DagsterEventType.RUN_START, DagsterEventType.RUN_SUCCESS)
+    }
+    return {
+        "events": len(entries),
+        "bytes": sum(len(serialize_value(e)) for e in entries),
+        "executing_s": times[DagsterEventType.RUN_SUCCESS] - times[DagsterEventType.RUN_START],
+        "types": types,
+    }
+
+
+def measure(rounds: int) -> list[dict]:
+    """`rounds` passes over the recorded sequence, each into emptied data tables."""
+    from vatsim_pipeline.definitions import build_definitions
+    from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
+    from vatsim_pipeline.feed.client import snapshot_timestamp
+    from vatsim_pipeline.storage.engine import make_engine, migrate
+    from vatsim_pipeline.storage.schema import metadata
+    from vatsim_pipeline.storage.sector_writes import replace_sectors
+
+    engine = make_engine(os.environ["VATSIM_DATABASE_URL"])
+    sectors = real_sectors()
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    figures = []
+    with DagsterInstance.get() as instance:
+        for _ in range(rounds):
+            metadata.drop_all(engine)
+            migrate(engine)
+            replace_sectors(engine, sectors, "bench")
+            for path in sequence_files():
+                result = job.execute_in_process(
+                    run_config={**ingest_run_config(str(path), None), **QUIET},
+                    instance=instance,
+                    tags=ingest_tags(snapshot_timestamp(path.read_bytes())),
+                )
+                figures.append(run_figures(instance, result.run_id))
+    engine.dispose()
+    return figures
+
+
+def stored_per_run(dagster_url: str, runs: int) -> tuple[float, float]:
+    """Rows of `event_logs` and their bytes, per run, as Dagster's tables hold them."""
+    engine = create_engine(dagster_url)
+    with engine.connect() as connection:
+        rows, size = connection.execute(
+            text("SELECT count(*), sum(octet_length(event)) FROM event_logs")
+        ).one()
+    engine.dispose()
+    return rows / runs, size / runs
+
+
+def report(figures: list[dict], stored: tuple[float, float]) -> None:
+    executing = sorted(f["executing_s"] for f in figures)
+    p95 = executing[min(len(executing) - 1, round(0.95 * (len(executing) - 1)))]
+    print(f"{len(figures)} ingest runs")
+    print(f"events per run    p50 {statistics.median(f['events'] for f in figures):.0f}")
+    print(f"event bytes/run   p50 {statistics.median(f['bytes'] for f in figures):,.0f}")
+    print(f"event_logs rows/run {stored[0]:.1f}  bytes/run {stored[1]:,.0f} (runless included)")
+    print(f"executing s       p50 {statistics.median(executing):.2f}  p95 {p95:.2f}")
+    print("event types of the last run:")
+    for name, count in sorted(figures[-1]["types"].items(), key=lambda item: -item[1]):
+        print(f"  {count:3d} {name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the 5 snapshots")
+    args = parser.parse_args()
+    server = server_url("run_events.py", "VATSIM_BENCH_POSTGRES_URL")
+    names = [f"vatsim_bench_events_{uuid.uuid4().hex[:8]}_{role}" for role in ("dg", "data")]
+    for name in names:
+        create_database(server, name)
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            dagster_url = server.set(database=names[0]).render_as_string(hide_password=False)
+            Path(home, "dagster.yaml").write_text(
+                "telemetry:\n  enabled: false\n"
+                f"storage:\n  postgres:\n    postgres_url: {dagster_url}\n"
+            )
+            os.environ["DAGSTER_HOME"] = home
+            os.environ["VATSIM_DATABASE_URL"] = server.set(database=names[1]).render_as_string(
+                hide_password=False
+            )
+            os.environ["VATSIM_LANDING_DIR"] = str(Path(home, "landing"))
+            figures = measure(args.rounds)
+            report(figures, stored_per_run(dagster_url, len(figures)))
+    finally:
+        for name in names:
+            drop_database(server, name)
+
+
+if __name__ == "__main__":
+    main()

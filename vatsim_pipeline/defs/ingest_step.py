@@ -1,0 +1,87 @@
+"""The ingest run's one step: land (or read) a feed update, store its tables, locate its
+positions in the sectors, detect its anomalies, then report the checks.
+
+One step instead of one per asset: every step costs Dagster a start, a success, a hook
+and input/output events written to its storage, and a hand-off of the landed snapshot
+through an IO manager (a file written and read per run). At 5,760 runs a day that was
+most of the run's time and of Dagster's tables (docs/performance.md, issue 14), while
+the work itself takes well under a second. Each asset keeps its own materialization,
+metadata and checks.
+
+A retry (the policy, or a replay of a dead letter) runs the whole step again. That is
+safe because every part is idempotent: storing a snapshot already stored changes no row,
+and locating and detecting rebuild exactly that snapshot's rows. So a run that stored
+its snapshot and then failed locating it is finished by its replay.
+"""
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetSpec,
+    MaterializeResult,
+    multi_asset,
+)
+
+from vatsim_pipeline.defs.anomaly_assets import (
+    ANOMALIES_SPEC,
+    ANOMALY_CHECKS,
+    active_anomalies,
+    detect,
+    thresholds_or_fail,
+)
+from vatsim_pipeline.defs.ingest_assets import (
+    LANDED_SPEC,
+    RADIOS_CHECK,
+    TABLE_SPECS,
+    SnapshotConfig,
+    land_snapshot,
+    store_tables,
+)
+from vatsim_pipeline.defs.ingest_config import INGEST_OP
+from vatsim_pipeline.defs.occupancy_assets import OCCUPANCY_SPECS, locate, report_checks
+from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
+from vatsim_pipeline.resilience.retry import database_retry_policy
+
+WHOLE_RUN = (
+    " Materialized by the one step (`ingest`) of the `ingest_snapshot` job with the landed "
+    "snapshot, the tables, occupancy and anomalies: selecting any of them materializes all."
+)
+
+
+def _whole_run(spec: AssetSpec) -> AssetSpec:
+    """The spec, its description saying that it cannot be materialized alone."""
+    return spec.replace_attributes(description=f"{spec.description}{WHOLE_RUN}")
+
+
+@multi_asset(
+    name=INGEST_OP,
+    specs=[
+        _whole_run(spec) for spec in (LANDED_SPEC, *TABLE_SPECS, *OCCUPANCY_SPECS, ANOMALIES_SPEC)
+    ],
+    check_specs=[RADIOS_CHECK, *ANOMALY_CHECKS],
+    can_subset=False,
+    # The database policy covers a fetch-now run's feed call too: the network policy
+    # reads the same settings (`resilience.retry`).
+    retry_policy=database_retry_policy(),
+    description="Store one feed update: land or read it, store its tables in one "
+    "transaction, locate its positions, detect its anomalies, report the checks.",
+)
+def ingest_step(
+    context: AssetExecutionContext,
+    config: SnapshotConfig,
+    feed: FeedResource,
+    landing: LandingResource,
+    database: DatabaseResource,
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    thresholds = thresholds_or_fail()  # a malformed setting fails before anything is written
+    landed, materialization = land_snapshot(context, config, feed, landing)
+    yield materialization
+    engine = database.engine()
+    yield from store_tables(context, engine, landed)
+    yield from locate(context, engine, landed)
+    yield detect(context, engine, landed, thresholds)
+    yield from active_anomalies(engine)
+    # After every materialization is recorded: each check is reported for its asset's.
+    report_checks(context.instance, database, landing)
