@@ -8,7 +8,7 @@ event rows, and the time from `RUN_START` to `RUN_SUCCESS`; and, from Dagster's
 tables, every event row per run, the check results the runs reported outside their own
 event log (runless) included.
 
-    .venv/bin/python bench/run_events.py [--rounds 3]
+    .venv/bin/python bench/run_events.py [--rounds 3] [--record | --output FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 from dagster_shared.serdes import serialize_value
+from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import create_engine, text
 
@@ -94,22 +95,44 @@ def stored_per_run(dagster_url: str, runs: int) -> tuple[float, float]:
     return rows / runs, size / runs
 
 
-def report(figures: list[dict], stored: tuple[float, float]) -> None:
+def summary(figures: list[dict], stored: tuple[float, float]) -> dict:
     executing = sorted(f["executing_s"] for f in figures)
-    p95 = executing[min(len(executing) - 1, round(0.95 * (len(executing) - 1)))]
-    print(f"{len(figures)} ingest runs")
-    print(f"events per run    p50 {statistics.median(f['events'] for f in figures):.0f}")
-    print(f"event bytes/run   p50 {statistics.median(f['bytes'] for f in figures):,.0f}")
-    print(f"event_logs rows/run {stored[0]:.1f}  bytes/run {stored[1]:,.0f} (runless included)")
-    print(f"executing s       p50 {statistics.median(executing):.2f}  p95 {p95:.2f}")
+    return {
+        "runs": len(figures),
+        "events_p50": statistics.median(f["events"] for f in figures),
+        "event_bytes_p50": statistics.median(f["bytes"] for f in figures),
+        "event_rows_per_run": round(stored[0], 1),
+        "event_row_bytes_per_run": round(stored[1]),
+        "executing_s_p50": round(statistics.median(executing), 3),
+        "executing_s_p95": round(
+            executing[min(len(executing) - 1, round(0.95 * (len(executing) - 1)))], 3
+        ),
+        "event_types_last_run": dict(figures[-1]["types"].most_common()),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def report(results: dict) -> None:
+    print(f"{results['runs']} ingest runs, load {results['load_average_1m']}")
+    print(f"events per run    p50 {results['events_p50']:.0f}")
+    print(f"event bytes/run   p50 {results['event_bytes_p50']:,.0f}")
+    print(
+        f"event_logs rows/run {results['event_rows_per_run']:.1f}  "
+        f"bytes/run {results['event_row_bytes_per_run']:,} (runless included)"
+    )
+    print(
+        f"executing s       p50 {results['executing_s_p50']:.2f}  "
+        f"p95 {results['executing_s_p95']:.2f}"
+    )
     print("event types of the last run:")
-    for name, count in sorted(figures[-1]["types"].items(), key=lambda item: -item[1]):
+    for name, count in results["event_types_last_run"].items():
         print(f"  {count:3d} {name}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="passes over the 5 snapshots")
+    add_arguments(parser)
     args = parser.parse_args()
     server = server_url("run_events.py", "VATSIM_BENCH_POSTGRES_URL")
     names = [f"vatsim_bench_events_{uuid.uuid4().hex[:8]}_{role}" for role in ("dg", "data")]
@@ -128,10 +151,13 @@ def main() -> None:
             )
             os.environ["VATSIM_LANDING_DIR"] = str(Path(home, "landing"))
             figures = measure(args.rounds)
-            report(figures, stored_per_run(dagster_url, len(figures)))
+            results = summary(figures, stored_per_run(dagster_url, len(figures)))
     finally:
         for name in names:
             drop_database(server, name)
+    report(results)
+    written = write_results(results_path("run_events.json", args), results)
+    print(f"figures written to {written}")
 
 
 if __name__ == "__main__":
