@@ -5,18 +5,18 @@ It fills a fresh PostgreSQL database (`vp_bench_forecast_<pid>` on the server of
 `--url`, else `VATSIM_DATABASE_URL`, else the local server): the real VATSpy/simaware
 sectors and VATSpy airports of `--sectors-dir`, `--hours` (3) of simulated traffic of
 `--pilots` (1,500) and `--controllers` (150) from `--start`, a snapshot every `--step-s`
-(60) stored and located through the ingest run's storage functions, every complete
-hour of the `traffic_patterns` assets (`sector_load`, `airport_traffic`, ...), and
+(60) stored and located through the ingest run's storage functions, every complete hour
+of the `traffic_patterns` assets (`sector_load`, `airport_traffic`, ...), and
 `--history-days` (28) earlier days of `sector_load` and `airport_traffic` rows copied
-from those hours, so that the forecasts read the weeks of history they read in
-production. Then, like the warm launcher's zygote, this process imports the
-definitions and fills the run workers' caches (`warm_up_run_worker`), and forks one
-worker per run, `--runs` (5) times: each materializes `sector_forecast` and
-`airport_forecast` in process at the newest snapshot. Per run it reports the worker's
-whole CPU (its rusage: Dagster's run included), each asset's `cpu_s`, and a digest of
-the stored `traffic_forecasts` values (the same inputs must give the same digest, also
-across code versions). The first run finds the sector tree not yet computed; the others
-are the steady state of every minute.
+from those hours onto the same hours and the hours after them (the forecast's two-hour
+horizon), so that the forecasts read the weeks of history they read in production. Then,
+like the warm launcher's zygote, this process imports the definitions and fills the run
+workers' caches (`warm_up_run_worker`), and forks one worker per run, `--runs` (5)
+times: each materializes `sector_forecast` and `airport_forecast` in process at the
+newest snapshot. Per run it reports the worker's whole CPU (its rusage: Dagster's run
+included), each asset's `cpu_s`, and a digest of the stored `traffic_forecasts` values
+(the same inputs must give the same digest, also across code versions). The first run
+finds the sector tree not yet computed; the others are the steady state of every minute.
 
 The last line reads `forecast-refresh run <s> s  sector <s> s  airport <s> s  rows <n>
 digest <hex>` (medians of the steady runs). `--keep` keeps the database and `--reuse
@@ -114,13 +114,15 @@ def fill(url: str, args: argparse.Namespace, start: datetime) -> dict:
     figures["patterns_s"] = round(time.perf_counter() - mark, 1)
     with engine.begin() as connection:
         for table, columns in HISTORY_TABLES.items():
-            shifted = columns.replace("bucket_start", "bucket_start - make_interval(days => d)")
+            shifted = columns.replace(
+                "bucket_start", "bucket_start - make_interval(days => d, hours => -h * :span)"
+            )
             connection.execute(
                 text(
-                    f"INSERT INTO {table} ({columns}) SELECT {shifted} "
-                    f"FROM {table}, generate_series(1, :days) AS d"
+                    f"INSERT INTO {table} ({columns}) SELECT {shifted} FROM {table}, "
+                    "generate_series(1, :days) AS d, generate_series(0, 1) AS h"
                 ),
-                {"days": args.history_days},
+                {"days": args.history_days, "span": len(hours)},
             )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
