@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
 
 from vatsim_pipeline.storage.pattern_tables import sector_load
 from vatsim_pipeline.storage.position_runs import position_snapshots
@@ -108,26 +108,31 @@ def snapshot_times(connection: Connection, start: datetime, end: datetime) -> li
     )
 
 
-def stored_load(connection: Connection, starts: Sequence[datetime]) -> pd.DataFrame:
-    """`sector_load` rows (sector_id, bucket_start, entries) of the given bucket starts.
+def rows_of_buckets(
+    connection: Connection, table: Table, starts: Sequence[datetime], columns: Sequence[str]
+) -> pd.DataFrame:
+    """`columns` of the rows of `table` whose `bucket_start` is one of `starts`, with their
+    `bucket_start` after the first column, in the order of `starts`.
 
-    One query per bucket start, each answering only sector and entries: a forecast asks
-    for 84 starts, about 100,000 rows with weeks of history, and reading and converting
-    a timestamp per row took more than half of the read's CPU (0.55 s against 0.23 s).
+    One query per bucket start, each answering only `columns`: a forecast asks for 84
+    starts, about 100,000 `sector_load` rows with weeks of history, and reading and
+    converting a timestamp per row took more than half of the read's CPU (0.55 s against
+    0.23 s).
     """
-    statement = select(sector_load.c.sector_id, sector_load.c.entries)
-    sector_ids: list[str] = []
-    entries: list[int] = []
+    statement = select(*(table.c[name] for name in columns))
+    found: dict[str, list] = {name: [] for name in columns}
     positions: list[int] = []
     for position, start in enumerate(starts):
-        rows = connection.execute(statement.where(sector_load.c.bucket_start == start)).all()
-        sector_ids.extend(row[0] for row in rows)
-        entries.extend(row[1] for row in rows)
-        positions.extend([position] * len(rows))
-    return pd.DataFrame(
-        {
-            "sector_id": pd.Series(sector_ids, dtype=object),
-            "bucket_start": pd.DatetimeIndex(list(starts), tz=UTC)[positions],
-            "entries": pd.Series(entries, dtype="int64"),
-        }
-    )
+        rows = connection.execute(statement.where(table.c.bucket_start == start)).all()
+        if rows:
+            for name, values in zip(columns, zip(*rows, strict=True), strict=True):
+                found[name].extend(values)
+            positions.extend([position] * len(rows))
+    frame = pd.DataFrame(found) if positions else pd.DataFrame(found, dtype=object)
+    frame.insert(1, "bucket_start", pd.DatetimeIndex(list(starts), tz=UTC)[positions])
+    return frame
+
+
+def stored_load(connection: Connection, starts: Sequence[datetime]) -> pd.DataFrame:
+    """`sector_load` rows (sector_id, bucket_start, entries) of the given bucket starts."""
+    return rows_of_buckets(connection, sector_load, starts, ["sector_id", "entries"])

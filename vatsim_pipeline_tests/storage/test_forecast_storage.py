@@ -1,6 +1,7 @@
-"""The stored forecast, on both databases: exactly the frame's values (PostgreSQL writes
-them by COPY, SQLite by INSERT), one kind replaced without touching the other, and a
-write that fails leaves the previous forecast whole."""
+"""The forecasts' storage, on both databases: the stored forecast holds exactly the
+frame's values (PostgreSQL writes them by COPY, SQLite by INSERT), one kind is replaced
+without touching the other, a write that fails leaves the previous forecast whole; the
+history reads answer exactly the rows of the bucket starts asked for."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from vatsim_pipeline.analytics.forecast_frame import FORECAST_COLUMNS
 from vatsim_pipeline.storage.forecast_writes import replace_forecast
 from vatsim_pipeline.storage.pattern_tables import traffic_forecasts
+from vatsim_pipeline.storage.reads_airport_forecast import stored_airport_traffic
+from vatsim_pipeline.storage.reads_forecast import stored_load
+from vatsim_pipeline.storage.sector_patterns import write_load
+from vatsim_pipeline.storage.traffic_schema import airport_traffic
 
 ISSUED = datetime(2026, 3, 6, 12, 0, 45, 123456, tzinfo=UTC)
 START = datetime(2026, 3, 6, 12, 15, tzinfo=UTC)
@@ -91,3 +96,40 @@ def test_a_failed_write_leaves_the_previous_forecast(engine: Engine) -> None:
     with pytest.raises(IntegrityError):
         replace_forecast(engine, "sector", broken, ISSUED + timedelta(minutes=1))
     assert stored(engine, "sector") == expected(first, ISSUED)
+
+
+def test_the_history_reads_answer_the_rows_of_the_starts_asked(engine: Engine) -> None:
+    quarters = [START + timedelta(minutes=15 * k) for k in range(4)]
+    load = pd.DataFrame(
+        [(sector, at, entries, entries + 1, entries / 2)
+         for entries, (sector, at) in enumerate((s, q) for q in quarters for s in ("F", "T1"))],
+        columns=["sector_id", "bucket_start", "entries", "peak", "mean"],
+    )  # fmt: skip
+    load["bucket_start"] = pd.to_datetime(load["bucket_start"], utc=True)
+    write_load(engine, quarters[0], quarters[-1] + timedelta(minutes=15), load)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(airport_traffic),
+            [{"airport": "EDDF", "bucket_start": q, "departures": k, "arrivals": 2 * k}
+             for k, q in enumerate(quarters)],
+        )  # fmt: skip
+
+    asked = [quarters[3], quarters[1], START - timedelta(days=7)]  # the last one is empty
+    with engine.connect() as connection:
+        sectors = stored_load(connection, asked)
+        airports = stored_airport_traffic(connection, asked)
+        nothing = stored_load(connection, [START - timedelta(days=7)])
+    assert list(sectors.columns) == ["sector_id", "bucket_start", "entries"]
+    assert str(sectors["bucket_start"].dtype) == "datetime64[ns, UTC]"
+    assert sorted(sectors.itertuples(index=False, name=None)) == [
+        ("F", pd.Timestamp(quarters[1]), 2),
+        ("F", pd.Timestamp(quarters[3]), 6),
+        ("T1", pd.Timestamp(quarters[1]), 3),
+        ("T1", pd.Timestamp(quarters[3]), 7),
+    ]
+    assert list(airports.columns) == ["airport", "bucket_start", "departures", "arrivals"]
+    assert sorted(airports.itertuples(index=False, name=None)) == [
+        ("EDDF", pd.Timestamp(quarters[1]), 1, 2),
+        ("EDDF", pd.Timestamp(quarters[3]), 3, 6),
+    ]
+    assert nothing.empty and list(nothing.columns) == ["sector_id", "bucket_start", "entries"]
