@@ -3,10 +3,13 @@
 dagster-postgres opens each of its three storages (runs, event log, schedules) with a
 `NullPool` engine: every read or write of a run, event, tick or cursor connects to
 PostgreSQL anew (TCP, authentication, a new backend: milliseconds of CPU on both sides).
-A run writes about 70 events and the daemon's loops read and write the instance all the
-time, so on `bench/soak.py` those connections were the daemon's largest single cost and
-a large one of every run worker (py-spy). Here the three storages share one `QueuePool`
-engine: connections are reused, pinged before use (a restarted PostgreSQL costs a ping,
+A run writes about 70 events, the daemon's loops read and write the instance all the
+time, and the code server builds a new instance for every sensor and schedule
+evaluation (checking that the tables exist each time), so on `bench/soak.py` those
+connections were the daemon's largest single cost and a large one of every run worker
+and of the code server (py-spy). Here the three storages of every instance of a process
+share one `QueuePool` engine per database URL, and the tables are checked once per
+process: connections are reused, pinged before use (a restarted PostgreSQL costs a ping,
 not a failed tick), and never used across a fork (a forked run worker opens its own).
 
 The event log storage also remembers the `asset_keys` columns it found: Dagster asks
@@ -41,13 +44,18 @@ from sqlalchemy import Engine
 POOL_SIZE = 2
 MAX_OVERFLOW = 8
 
-_pooled_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+# Engines of this process: one per database URL, shared by every instance built here
+# (the code server builds one per sensor evaluation), and the URLs whose tables exist.
+_engines: dict[str, Engine] = {}
+_checked_tables: set[str] = set()
+_asset_key_columns: dict[str, set[str]] = {}
+_token_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def _forget_inherited_connections() -> None:
     """In a forked child: drop the parent's pooled connections without closing them (they
     are the parent's sockets), so that the child opens its own (SQLAlchemy's fork recipe)."""
-    for engine in list(_pooled_engines):
+    for engine in [*_engines.values(), *_token_engines]:
         engine.dispose(close=False)
 
 
@@ -55,7 +63,10 @@ os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def pooled_engine(postgres_url: str, token_provider=None) -> Engine:
-    """The engine the three storages share, in autocommit as dagster-postgres uses them."""
+    """This process's engine for `postgres_url`, in autocommit as dagster-postgres uses
+    its storages; with a token provider (tokens expire), an engine of its own."""
+    if token_provider is None and postgres_url in _engines:
+        return _engines[postgres_url]
     engine = create_pg_engine(
         postgres_url,
         token_provider,
@@ -64,12 +75,16 @@ def pooled_engine(postgres_url: str, token_provider=None) -> Engine:
         max_overflow=MAX_OVERFLOW,
         pool_pre_ping=True,
     )
-    _pooled_engines.add(engine)
+    if token_provider is None:
+        _engines[postgres_url] = engine
+    else:
+        _token_engines.add(engine)
     return engine
 
 
 class ColumnAwareEventLogStorage(PostgresEventLogStorage):
-    """The event log storage on a shared engine, remembering the columns it has found.
+    """The event log storage on a shared engine, remembering (per process and database)
+    the `asset_keys` columns it has found.
 
     A column once present stays present (Dagster's migrations add columns, never drop
     them), so only a positive answer is remembered: an instance migrated while this process
@@ -78,21 +93,15 @@ class ColumnAwareEventLogStorage(PostgresEventLogStorage):
     def __init__(self, postgres_url: str, engine: Engine, **kwargs) -> None:
         super().__init__(postgres_url, **kwargs)
         self._engine = engine
-        self._asset_key_columns: set[str] = set()
+        self._known_columns = _asset_key_columns.setdefault(postgres_url, set())
 
     def has_asset_key_col(self, column_name: str) -> bool:
-        if column_name in self._asset_key_columns:
+        if column_name in self._known_columns:
             return True
         found = super().has_asset_key_col(column_name)
         if found:
-            self._asset_key_columns.add(column_name)
+            self._known_columns.add(column_name)
         return found
-
-    def dispose(self) -> None:
-        """Also close the shared engine's pooled connections (the instance disposes its
-        storages, not the engine they share)."""
-        super().dispose()
-        self._engine.dispose()
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
@@ -111,7 +120,9 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         self.should_autocreate_tables = should_autocreate_tables
         self._inst_data = inst_data
         options = {
-            "should_autocreate_tables": should_autocreate_tables,
+            # Whether the tables exist is asked once per process, not per instance.
+            "should_autocreate_tables": should_autocreate_tables
+            and postgres_url not in _checked_tables,
             "token_provider": token_provider,
         }
         self.engine = pooled_engine(postgres_url, token_provider)
@@ -122,6 +133,7 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         # it one (its `optimize_for_webserver` replaces it the same way).
         self._run_storage._engine = self.engine
         self._schedule_storage._engine = self.engine
+        _checked_tables.add(postgres_url)
         super(DagsterPostgresStorage, self).__init__()
 
     @classmethod

@@ -121,14 +121,21 @@ def test_asset_key_columns_are_reflected_once_and_missing_ones_asked_again(
     storage.engine.dispose()
 
 
-def test_disposing_the_instance_closes_the_pooled_connections(
+def test_instances_of_one_process_share_the_engine_its_connections_and_table_checks(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    instance = _instance(tmp_path, postgres_url, pooled=True)
-    engine = instance.event_log_storage._engine
-    assert materialize([upstream], instance=instance).success
-    assert engine.pool.checkedin() > 0
+    """The code server builds an instance for every sensor evaluation: the second finds
+    the connections open and the tables checked."""
+    first = _instance(tmp_path, postgres_url, pooled=True)
+    assert materialize([upstream], instance=first).success
+    engine = first.event_log_storage._engine
+    opened = _count_connects(engine)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_: statements.append(sql))
 
-    instance.dispose()
+    second = DagsterInstance.from_ref(first.get_ref())
 
-    assert engine.pool.checkedin() == 0
+    assert second.event_log_storage._engine is engine
+    assert statements == []  # no table checks, no reflection
+    assert len(second.get_runs()) == 1
+    assert opened == []  # the pooled connections served it
