@@ -100,11 +100,15 @@ def _stop(process: subprocess.Popen | None) -> None:
 
 
 def _spawned_code_servers(daemon: subprocess.Popen) -> list[int]:
-    return [
-        child.pid
-        for child in psutil.Process(daemon.pid).children(recursive=True)
-        if "api grpc" in " ".join(child.cmdline())
-    ]
+    """Live code servers below the daemon (a replaced one may linger as a zombie)."""
+    found = []
+    for child in psutil.Process(daemon.pid).children(recursive=True):
+        try:
+            if "api grpc" in " ".join(child.cmdline()):
+                found.append(child.pid)
+        except psutil.Error:  # ended, or a zombie, while we looked
+            continue
+    return found
 
 
 @pytest.mark.daemon
