@@ -55,8 +55,14 @@ def _wait_for_success(instance: DagsterInstance, stamp: str, daemon: subprocess.
 
 @pytest.fixture
 def daemon_home(vatsim_env) -> Path:
+    """A Dagster home with the embedded profile and `workspace.yaml`'s python module (the
+    daemon spawns its own code server); the service variant rewrites the workspace."""
     home = Path(vatsim_env["DAGSTER_HOME"])
     shutil.copy(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
+    (home / "workspace.yaml").write_text(
+        "load_from:\n  - python_module:\n      module_name: vatsim_pipeline.definitions\n"
+        f"      working_directory: {REPOSITORY}\n"
+    )
     return home
 
 
@@ -118,14 +124,7 @@ def test_the_daemon_turns_each_feed_update_into_one_stored_run(
 ) -> None:
     with running_feed_server(pilots=40, controllers=8, seed=3) as feed:
         env = {**os.environ, "VATSIM_STATUS_URL": feed.status_url}
-        server = None
-        if code_server == "service":
-            server = _start_code_server(daemon_home, env)
-        else:
-            (daemon_home / "workspace.yaml").write_text(
-                "load_from:\n  - python_module:\n      module_name: vatsim_pipeline.definitions\n"
-                f"      working_directory: {REPOSITORY}\n"
-            )
+        server = _start_code_server(daemon_home, env) if code_server == "service" else None
         daemon_bin = Path(sys.executable).parent / "dagster-daemon"
         daemon = subprocess.Popen(
             [str(daemon_bin), "run", "-w", str(daemon_home / "workspace.yaml")],
