@@ -181,9 +181,9 @@ def forecast_cpu(engine: Engine) -> dict:
 
     from vatsim_pipeline.analytics.airport_forecaster import forecast_airports_at
     from vatsim_pipeline.storage.airport_storage import airports_frame
+    from vatsim_pipeline.storage.forecast_writes import replace_forecast
     from vatsim_pipeline.storage.reads_airport_forecast import stored_airport_traffic
     from vatsim_pipeline.storage.reads_base import newest_update
-    from vatsim_pipeline.storage.sector_patterns import replace_forecast
 
     seconds, rows = [], 0
     for _ in range(3):

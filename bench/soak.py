@@ -4,8 +4,11 @@ production (the Dagster daemon, no webserver, PostgreSQL storage), measured from
 It creates a fresh PostgreSQL database `vp_soak_<random>` (Dagster storage and data
 tables both) on the server of `VATSIM_BENCH_POSTGRES_URL`, a temporary DAGSTER_HOME with
 the PostgreSQL profile, starts `vatsim-pipeline feed-server --simulate` (today's size,
-one update every 15 s, or 5 s with `--accelerated`) and `dagster-daemon run`, waits for
-the first stored snapshot, then measures for `--minutes`:
+one update every 15 s, or 5 s with `--accelerated`), the code server as its own service
+and `dagster-daemon run` on `vatsim_pipeline/deploy/workspace.grpc.yaml`, as
+docs/deployment.md runs them (`--code-server spawned`: the daemon starts its own code
+server, and a new one every minute), waits for the first stored snapshot, then measures
+for `--minutes`:
 
 - captured: updates the feed server published in the window (a poller reads each
   update's timestamp from the head of the feed every second) that ended up in
@@ -13,8 +16,8 @@ the first stored snapshot, then measures for `--minutes`:
   landed by the sensor, or landed and not stored);
 - freshness: `feed_snapshots.stored_at - update_timestamp`, p50 and p95, split into
   the sensor's part (update to landed file) and the run's (landed to stored);
-- CPU seconds per snapshot of the daemon's whole process tree (daemon, code server,
-  run workers; dead children are counted through their parents' child times), over
+- CPU seconds per snapshot of the pipeline's process trees (daemon, code server, run
+  workers; dead children are counted through their parents' child times), over
   the snapshots committed in the window; the feed server's CPU is measured apart;
 - peak memory (RSS summed over the tree), and growth of the database (data tables and
   Dagster's own), of DAGSTER_HOME and of the landing directory, per hour and per day,
@@ -47,6 +50,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -75,6 +79,8 @@ except ImportError:
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PROFILE = REPOSITORY / "vatsim_pipeline" / "deploy" / "dagster.postgres.yaml"
+GRPC_WORKSPACE = REPOSITORY / "vatsim_pipeline" / "deploy" / "workspace.grpc.yaml"
+GRPC_WORKSPACE_PORT = 4266
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TARGET_CAPTURED = 1.0
 TARGET_P50_S = 1.5
@@ -133,6 +139,25 @@ def _tally(processes: list[tuple[int, str, float, float, int]]) -> TreeSample:
         rss_bytes=sum(p[4] for p in processes),
         processes=len(processes),
         own={pid: (role(command), own) for pid, command, own, _reaped, _rss in processes},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def merged(samples: list[TreeSample]) -> TreeSample:
+    """One sample of several process trees (the daemon's and the code server's)."""
+    own: dict[int, tuple[str, float]] = {}
+    for sample in samples:
+        own |= sample.own
+    return TreeSample(
+        cpu_s=sum(s.cpu_s for s in samples),
+        rss_bytes=sum(s.rss_bytes for s in samples),
+        processes=sum(s.processes for s in samples),
+        own=own,
     )
 
 
@@ -481,6 +506,15 @@ def parse_args() -> argparse.Namespace:
         help="start the daemon this many seconds after a feed update (0 to the cadence): "
         "the phase of the daemon's 5 s loops against the feed's clock; default: at once",
     )
+    parser.add_argument(
+        "--code-server",
+        choices=("service", "spawned"),
+        default="service",
+        help="service: the code server runs on its own and the daemon's workspace is "
+        "vatsim_pipeline/deploy/workspace.grpc.yaml, as docs/deployment.md runs them "
+        "(default); spawned: the daemon starts its own from workspace.yaml (a new one "
+        "every 60 s)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and the folder")
     add_arguments(parser)
     return parser.parse_args()
@@ -499,6 +533,7 @@ class Soak:
         self.landing = self.folder / "landing"
         self.server: subprocess.Popen | None = None
         self.daemon: subprocess.Popen | None = None
+        self.code_server: subprocess.Popen | None = None
         self.stop_polling = threading.Event()
         self.database_created = False
 
@@ -507,10 +542,17 @@ class Soak:
         self.database_created = True
         self.home.mkdir(parents=True)
         shutil.copy(PROFILE, self.home / "dagster.yaml")
-        (self.home / "workspace.yaml").write_text(
-            "load_from:\n  - python_module:\n      module_name: vatsim_pipeline.definitions\n"
-            f"      working_directory: {REPOSITORY}\n"
-        )
+        if self.args.code_server == "service":
+            self.code_server_port = free_port()
+            workspace = (GRPC_WORKSPACE.read_text()).replace(
+                f"port: {GRPC_WORKSPACE_PORT}", f"port: {self.code_server_port}"
+            )
+        else:
+            workspace = (
+                "load_from:\n  - python_module:\n      module_name: vatsim_pipeline.definitions\n"
+                f"      working_directory: {REPOSITORY}\n"
+            )
+        (self.home / "workspace.yaml").write_text(workspace)
         return {
             **os.environ,
             "DAGSTER_HOME": str(self.home),
@@ -568,6 +610,30 @@ class Soak:
             time.sleep(max(0.0, first + periods * self.interval + phase - time.time()))
         return (time.time() - first) % self.interval
 
+    def start_code_server(self, env: dict[str, str]) -> None:
+        """With `--code-server service`: the code server as its own long-running process,
+        as docs/deployment.md runs it, answering before the daemon starts."""
+        if self.args.code_server != "service":
+            return
+        dagster = str(Path(sys.executable).parent / "dagster")
+        port = str(self.code_server_port)
+        command = [dagster, "code-server", "start", "-m", "vatsim_pipeline.definitions"]
+        command += ["-h", "127.0.0.1", "-p", port]
+        log = self.folder / "code-server.log"
+        self.code_server = start(command, env, REPOSITORY, log, stdout=subprocess.DEVNULL)
+        check = [dagster, "api", "grpc-health-check", "-h", "127.0.0.1", "-p", port]
+        deadline = time.monotonic() + 120
+        while subprocess.run(check, env=env, capture_output=True).returncode != 0:
+            if self.code_server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"bench/soak.py: the code server did not start (see {log})")
+            time.sleep(1)
+
+    def trees(self) -> TreeSample:
+        """The pipeline's processes: the daemon's tree, and the code server's when it runs
+        on its own."""
+        roots = [p.pid for p in (self.daemon, self.code_server) if p is not None]
+        return merged([sample_tree(pid) for pid in roots])
+
     def start_daemon(self, env: dict[str, str]) -> None:
         daemon = Path(sys.executable).parent / "dagster-daemon"
         command = [str(daemon), "run", "-w", str(self.home / "workspace.yaml")]
@@ -577,6 +643,7 @@ class Soak:
     def cleanup(self) -> None:
         self.stop_polling.set()
         stop(self.daemon)
+        stop(self.code_server)
         stop(self.server, grace_s=10)
         if self.args.keep:
             print(f"kept database {self.name} and folder {self.folder}")
@@ -617,6 +684,7 @@ def measure(soak: Soak) -> dict:
     poller = FeedPoller(f"{base_url}/v3/vatsim-data.json", soak.stop_polling)
     poller.start()
     print(f"soak: {soak.load_sectors(env)}", flush=True)
+    soak.start_code_server(env)
     phase = soak.wait_for_phase(poller)
     soak.start_daemon(env)
     data = create_engine(soak.data_url)
@@ -629,7 +697,7 @@ def measure(soak: Soak) -> dict:
     if vacuum is not None:
         vacuum.start()
     started = time.time()
-    tree_start = sample_tree(soak.daemon.pid)
+    tree_start = soak.trees()
     feed_start = sample_tree(soak.server.pid)
     peak = tree_start
     last_own = dict(tree_start.own)
@@ -643,7 +711,7 @@ def measure(soak: Soak) -> dict:
         time.sleep(min(args.sample_every, max(0.0, ends - time.time())))
         if soak.daemon.poll() is not None:
             raise SystemExit("bench/soak.py: the daemon exited (see daemon.log)")
-        sample = sample_tree(soak.daemon.pid)
+        sample = soak.trees()
         last_own |= sample.own
         if sample.rss_bytes > peak.rss_bytes:
             peak = sample
@@ -654,7 +722,7 @@ def measure(soak: Soak) -> dict:
             print(f"  {(time.time() - started) / 60:4.1f} min: {stored} snapshots stored")
             next_report += 60
     finished = time.time()
-    tree_end = sample_tree(soak.daemon.pid)
+    tree_end = soak.trees()
     last_own |= tree_end.own
     feed_end = sample_tree(soak.server.pid)
     last = footprint(soak, data)
@@ -699,6 +767,7 @@ def measure(soak: Soak) -> dict:
         "machine": machine(),
         "cadence_s": soak.interval,
         "phase_s": args.phase,
+        "code_server": args.code_server,
         "daemon_started_after_update_s": round(phase, 2),
         "sensor_interval_s": SENSOR_INTERVAL_S,
         "pilots": args.pilots,
@@ -869,6 +938,7 @@ def main() -> None:
         soak.cleanup()
     name = "soak-accelerated" if args.accelerated else "soak"
     name += "" if args.phase is None else f"-phase-{args.phase:g}"
+    name += "-spawned" if args.code_server == "spawned" else ""
     name += ".json"
     path = write_results(results_path(name, args), results)
     print(f"figures written to {path}")

@@ -14,6 +14,11 @@ os.environ.setdefault("VATSIM_RETRY_DELAY_S", "0.05")
 os.environ.setdefault("VATSIM_RETRY_MAX", "2")
 # Tests tick the sensor back to back; the 15 s feed period is tested on its own.
 os.environ.setdefault("VATSIM_FEED_PERIOD_S", "0")
+# No test reaches VATSIM's servers, not even a daemon's sensor asking for sectors: unless a
+# test points them at its local feed server, the feeds are a closed local port.
+os.environ.setdefault("VATSIM_STATUS_URL", "http://127.0.0.1:9/status.json")
+os.environ.setdefault("VATSIM_MAP_DATA_URL", "http://127.0.0.1:9/api/map_data/")
+os.environ.setdefault("VATSIM_TRACON_URL", "http://127.0.0.1:9/map_data/TRACON.geojson")
 
 from sqlalchemy import Engine
 

@@ -167,6 +167,16 @@ def _slerp(a: np.ndarray, b: np.ndarray, fraction: np.ndarray) -> np.ndarray:
     return points / np.linalg.norm(points, axis=-1, keepdims=True)
 
 
+def _locate_distinct(locate: Locator, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """`locate` of every point, asking once per distinct point: a flight standing still
+    (on the ground, waiting) repeats its position at every sample, a third of them."""
+    points = np.empty(len(lats), dtype=complex)  # one sortable value per point, exact
+    points.real, points.imag = lats, lons
+    distinct, inverse = np.unique(points, return_inverse=True)
+    found = np.asarray(locate(distinct.real, distinct.imag), dtype=object)
+    return found[inverse.reshape(-1)]
+
+
 def projected_entries(
     inputs: ForecastInputs, locate: Locator, parents: Mapping[str, Sequence[str]]
 ) -> pd.DataFrame:
@@ -177,7 +187,7 @@ def projected_entries(
     if inputs.flights.empty:
         return pd.DataFrame(columns=["sector_id", "bucket", "entries"])
     ids, lats, lons = _paths(inputs, steps)
-    located = np.asarray(locate(lats.ravel(), lons.ravel()), dtype=object)
+    located = _locate_distinct(locate, lats.ravel(), lons.ravel())
     samples = pd.DataFrame(
         {
             "flight": np.repeat(np.arange(len(ids)), steps + 1),

@@ -43,16 +43,21 @@ def history_times(now: pd.Timestamp) -> list[pd.Timestamp]:
 
 
 def _activity_scale(connection: Connection, now: pd.Timestamp, history: pd.DataFrame) -> float:
-    """Activity now over the mean activity at the past times the history answers from."""
+    """Activity now over the mean activity at the past times the history answers from:
+    a week back (or a day back) counts when the history holds any of the horizon's buckets
+    that far back, as the expectation reads them, whatever the minute of `now`."""
     observed = set(history["bucket_start"].unique()) if not history.empty else set()
-    weekly = [now - timedelta(weeks=w) for w in range(1, WEEKS_BACK + 1)]
-    daily = [now - timedelta(days=d) for d in range(1, DAYS_BACK + 1)]
-    lags = [t for t in weekly if t.floor(BUCKET) in observed] or [
-        t for t in daily if t.floor(BUCKET) in observed
-    ]
+    starts = bucket_starts(now)
+
+    def answered(lag: timedelta) -> bool:
+        return any(start - lag in observed for start in starts)
+
+    weekly = [timedelta(weeks=w) for w in range(1, WEEKS_BACK + 1)]
+    daily = [timedelta(days=d) for d in range(1, DAYS_BACK + 1)]
+    lags = [lag for lag in weekly if answered(lag)] or [lag for lag in daily if answered(lag)]
     if not lags:
         return 1.0
-    current, *past = activity_at(connection, [now, *lags])
+    current, *past = activity_at(connection, [now, *(now - lag for lag in lags)])
     past = [value for value in past if value]
     if not current or not past:
         return 1.0

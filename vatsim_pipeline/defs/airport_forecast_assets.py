@@ -12,9 +12,9 @@ from vatsim_pipeline.defs.forecast_assets import FORECASTS_GROUP
 from vatsim_pipeline.defs.resources import DatabaseResource
 from vatsim_pipeline.resilience.retry import database_retry_policy
 from vatsim_pipeline.storage.airport_storage import airports_frame
+from vatsim_pipeline.storage.forecast_writes import replace_forecast
 from vatsim_pipeline.storage.reads_airport_forecast import stored_airport_traffic
 from vatsim_pipeline.storage.reads_base import newest_update
-from vatsim_pipeline.storage.sector_patterns import replace_forecast
 
 
 @asset(

@@ -24,10 +24,11 @@ from vatsim_pipeline.defs.run_logging import RUN_LOGGING
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.resilience.retry import database_retry_policy
 from vatsim_pipeline.storage.airport_storage import airports_frame
+from vatsim_pipeline.storage.forecast_writes import replace_forecast
 from vatsim_pipeline.storage.occupancy_writes import sector_set
 from vatsim_pipeline.storage.reads_base import newest_update
 from vatsim_pipeline.storage.reads_forecast import stored_load
-from vatsim_pipeline.storage.sector_patterns import replace_forecast, stored_sector_parents
+from vatsim_pipeline.storage.sector_patterns import stored_sector_parents
 
 FORECASTS_GROUP = "forecasts"
 

@@ -6,13 +6,15 @@ Every run is a new fork of that process, so a per-process cache helps a run only
 the fork inherits it filled: the data database's engine (`engine_for` migrates the
 schema on first use: dozens of catalogue queries) and the stored sectors (`sector_set`
 parses every boundary, about half a second of CPU). Both were rebuilt by every ingest
-and forecast run. A changed sector set is reloaded here after the next fork (the workers
-in between load it themselves, as before). The engine's pool is emptied afterwards, so
-that no worker inherits a connection of the warm process.
+and forecast run; so was the airport list both forecasts read every minute
+(`airports_frame`). A changed sector set or airport list is reloaded here after the
+next fork (the workers in between load it themselves, as before). The engine's pool is
+emptied afterwards, so that no worker inherits a connection of the warm process.
 """
 
 import os
 
+from vatsim_pipeline.storage.airport_storage import airports_frame
 from vatsim_pipeline.storage.engine import engine_for
 from vatsim_pipeline.storage.occupancy_writes import sector_set
 
@@ -28,5 +30,7 @@ def warm_up_run_worker() -> None:
     engine = engine_for(url)
     try:
         sector_set(engine)
+        with engine.connect() as connection:
+            airports_frame(connection)
     finally:
         engine.dispose()

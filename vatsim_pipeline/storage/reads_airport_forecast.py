@@ -10,14 +10,13 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from vatsim_pipeline.storage.reads_forecast import rows_of_buckets
 from vatsim_pipeline.storage.schema import prefiles
 from vatsim_pipeline.storage.traffic_schema import airport_traffic
 
 PREFILE_COLUMNS = ["departure", "arrival", "deptime", "enroute_time"]
-HISTORY_COLUMNS = ["airport", "bucket_start", "departures", "arrivals"]
 # A prefile seen in the snapshot of `at` was last seen at most this long before it.
 SEEN_WITHIN = timedelta(minutes=2)
-CHUNK = 500
 
 
 def prefiles_at(connection: Connection, at: datetime) -> pd.DataFrame:
@@ -34,18 +33,6 @@ def prefiles_at(connection: Connection, at: datetime) -> pd.DataFrame:
 
 def stored_airport_traffic(connection: Connection, starts: Sequence[datetime]) -> pd.DataFrame:
     """`airport_traffic` rows of the given bucket starts."""
-    t = airport_traffic.c
-    found = []
-    starts = list(starts)
-    for offset in range(0, len(starts), CHUNK):
-        found.extend(
-            tuple(r)
-            for r in connection.execute(
-                select(t.airport, t.bucket_start, t.departures, t.arrivals).where(
-                    t.bucket_start.in_(starts[offset : offset + CHUNK])
-                )
-            )
-        )
-    frame = pd.DataFrame(found, columns=HISTORY_COLUMNS)
-    frame["bucket_start"] = pd.to_datetime(frame["bucket_start"], utc=True)
-    return frame
+    return rows_of_buckets(
+        connection, airport_traffic, starts, ["airport", "departures", "arrivals"]
+    )

@@ -24,7 +24,6 @@ from vatsim_pipeline.storage.pattern_tables import (
     sector_coverage,
     sector_load,
     sector_parents,
-    traffic_forecasts,
 )
 from vatsim_pipeline.storage.schema import (
     UTCDateTime,
@@ -152,30 +151,3 @@ def write_coverage(
     engine: Engine, start: datetime, end: datetime, frame: pd.DataFrame
 ) -> tuple[int, int]:
     return replace_rows(engine, sector_coverage, "hour_start", start, end, frame)
-
-
-def replace_forecast(
-    engine: Engine, target_kind: str, frame: pd.DataFrame, issued_at: datetime
-) -> int:
-    """Make the stored forecast of every target of `target_kind` exactly `frame` (the
-    forecast frame), in one transaction; returns the rows written."""
-    rows = [
-        {
-            "target_kind": row.target_kind,
-            "target_id": row.target_id,
-            "metric": row.metric,
-            "bucket_start": row.bucket_start.to_pydatetime(),
-            "expected": float(row.expected),
-            "low": float(row.low),
-            "high": float(row.high),
-            "issued_at": issued_at,
-        }
-        for row in frame.itertuples(index=False)
-    ]
-    with engine.begin() as connection:
-        connection.execute(
-            delete(traffic_forecasts).where(traffic_forecasts.c.target_kind == target_kind)
-        )
-        for at in range(0, len(rows), INSERT_CHUNK):
-            connection.execute(insert(traffic_forecasts), rows[at : at + INSERT_CHUNK])
-    return len(rows)

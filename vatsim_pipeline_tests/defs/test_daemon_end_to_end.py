@@ -1,7 +1,9 @@
 """End to end: the real Dagster daemon runs the sensor against the local feed server.
 
 Three successive simulated feed updates must each become exactly one successful run,
-keyed by its update timestamp, and each snapshot must be stored.
+keyed by its update timestamp, and each snapshot must be stored: with the code server the
+daemon spawns (`workspace.yaml`) and with the code server as its own service
+(`deploy/workspace.grpc.yaml`, as docs/deployment.md runs it).
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from sqlalchemy import select
@@ -27,6 +31,8 @@ from vatsim_pipeline_tests.shared_data import REPOSITORY
 
 UPDATES = 3
 WAIT_PER_UPDATE_S = 120
+GRPC_WORKSPACE = REPOSITORY / "vatsim_pipeline/deploy/workspace.grpc.yaml"
+CODE_SERVER_START_S = 120
 
 
 def _runs_for(instance: DagsterInstance, stamp: str):
@@ -49,6 +55,8 @@ def _wait_for_success(instance: DagsterInstance, stamp: str, daemon: subprocess.
 
 @pytest.fixture
 def daemon_home(vatsim_env) -> Path:
+    """A Dagster home with the embedded profile and `workspace.yaml`'s python module (the
+    daemon spawns its own code server); the service variant rewrites the workspace."""
     home = Path(vatsim_env["DAGSTER_HOME"])
     shutil.copy(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
     (home / "workspace.yaml").write_text(
@@ -58,12 +66,65 @@ def daemon_home(vatsim_env) -> Path:
     return home
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_code_server(home: Path, env: dict[str, str]) -> subprocess.Popen:
+    """`dagster code-server start` as the service unit runs it, on a free port written into
+    the deploy workspace; returns once it answers a health check."""
+    port = str(_free_port())
+    workspace = GRPC_WORKSPACE.read_text().replace("port: 4266", f"port: {port}")
+    assert f"port: {port}" in workspace
+    (home / "workspace.yaml").write_text(workspace)
+    dagster = str(Path(sys.executable).parent / "dagster")
+    server = subprocess.Popen(
+        [dagster, "code-server", "start", "-m", "vatsim_pipeline.definitions",
+         "-h", "127.0.0.1", "-p", port],
+        cwd=REPOSITORY, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    check = [dagster, "api", "grpc-health-check", "-h", "127.0.0.1", "-p", port]
+    deadline = time.monotonic() + CODE_SERVER_START_S
+    while subprocess.run(check, env=env, capture_output=True).returncode != 0:
+        assert server.poll() is None, "the code server exited"
+        assert time.monotonic() < deadline, "the code server did not answer"
+        time.sleep(1)
+    return server
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _spawned_code_servers(daemon: subprocess.Popen) -> list[int]:
+    """Live code servers below the daemon (a replaced one may linger as a zombie)."""
+    found = []
+    for child in psutil.Process(daemon.pid).children(recursive=True):
+        try:
+            if "api grpc" in " ".join(child.cmdline()):
+                found.append(child.pid)
+        except psutil.Error:  # ended, or a zombie, while we looked
+            continue
+    return found
+
+
 @pytest.mark.daemon
+@pytest.mark.parametrize("code_server", ["spawned", "service"])
 def test_the_daemon_turns_each_feed_update_into_one_stored_run(
-    daemon_home: Path, engine, monkeypatch
+    code_server: str, daemon_home: Path, engine, monkeypatch
 ) -> None:
     with running_feed_server(pilots=40, controllers=8, seed=3) as feed:
         env = {**os.environ, "VATSIM_STATUS_URL": feed.status_url}
+        server = _start_code_server(daemon_home, env) if code_server == "service" else None
         daemon_bin = Path(sys.executable).parent / "dagster-daemon"
         daemon = subprocess.Popen(
             [str(daemon_bin), "run", "-w", str(daemon_home / "workspace.yaml")],
@@ -82,12 +143,11 @@ def test_the_daemon_turns_each_feed_update_into_one_stored_run(
                 stamp = datetime.fromisoformat(feed.source.render()[0].isoformat()).isoformat()
                 stamps.append(stamp)
                 _wait_for_success(instance, stamp, daemon)
+            # The sensor ran in the daemon's own code server, or only in the service's.
+            assert bool(_spawned_code_servers(daemon)) == (code_server == "spawned")
         finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
+            _stop(daemon)
+            _stop(server)
 
     workers = set()
     for stamp in stamps:

@@ -8,13 +8,23 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
+from sqlalchemy import select
 
+from vatsim_pipeline.analytics.sector_forecaster import forecast_at
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.forecast_assets import sector_forecast
+from vatsim_pipeline.sectors.containment import sector_parents
+from vatsim_pipeline.sectors.locate import SectorIndex
 from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.pattern_tables import traffic_forecasts
 from vatsim_pipeline.storage.reads import QueryService
+from vatsim_pipeline.storage.reads_base import newest_update
+from vatsim_pipeline.storage.reads_forecast import stored_load
+from vatsim_pipeline.storage.sector_writes import load_sector_rows
+from vatsim_pipeline.storage.traffic_schema import airports
 from vatsim_pipeline_tests.analytics.simulated import simulate_into
 from vatsim_pipeline_tests.backends import (
     BACKENDS,
@@ -83,6 +93,56 @@ def test_the_minute_asset_stores_a_forecast_of_every_busy_sector(
     assert all(b.low <= b.expected <= b.high for b in forecast.items)
     assert sum(b.expected for b in forecast.items) > 1
     assert any(b.low < b.expected < b.high for b in forecast.items)
+
+
+def test_every_run_stores_the_forecast_computed_afresh_from_the_tables(
+    simulated: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run reuses what did not change since the last one (the stored sector tree, the
+    sectors and airports loaded once per process): it must store exactly the forecast
+    computed from the tables with nothing reused, run after run."""
+    monkeypatch.setenv("VATSIM_DATABASE_URL", simulated)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    engine = make_engine(simulated)
+    t = traffic_forecasts.c
+    stored = select(t.target_id, t.metric, t.bucket_start, t.expected, t.low, t.high).where(
+        t.target_kind == "sector"
+    )
+    runs = []
+    for _ in range(2):
+        result = materialize(
+            [sector_forecast],
+            resources=build_definitions().resources,
+            instance=DagsterInstance.ephemeral(),
+        )
+        assert result.success
+        with engine.connect() as connection:
+            runs.append(sorted(tuple(row) for row in connection.execute(stored)))
+
+    sectors = load_sector_rows(engine)
+    with engine.connect() as connection:
+        now = pd.Timestamp(newest_update(connection))
+        places = pd.DataFrame(
+            connection.execute(
+                select(airports.c.icao, airports.c.latitude, airports.c.longitude)
+            ).all(),
+            columns=["icao", "latitude", "longitude"],
+        )
+        frame = forecast_at(
+            connection,
+            now,
+            read_history=lambda times: stored_load(connection, [x.to_pydatetime() for x in times]),
+            airports=places,
+            locate=SectorIndex(sectors).locate_many,
+            parents=sector_parents(sectors),
+        )
+    engine.dispose()
+    afresh = sorted(
+        (r.target_id, r.metric, r.bucket_start.to_pydatetime(), r.expected, r.low, r.high)
+        for r in frame.itertuples(index=False)
+    )
+    assert len(afresh) > 100
+    assert runs[0] == runs[1] == afresh
 
 
 def test_the_backtest_beats_persistence(simulated: str) -> None:

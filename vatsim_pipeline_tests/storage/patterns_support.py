@@ -15,8 +15,9 @@ from sqlalchemy import insert
 from vatsim_pipeline.analytics.forecast_frame import FORECAST_COLUMNS
 from vatsim_pipeline.sectors.boundaries import Sector
 from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.forecast_writes import replace_forecast
 from vatsim_pipeline.storage.schema import feed_snapshots
-from vatsim_pipeline.storage.sector_patterns import replace_forecast, write_coverage, write_load
+from vatsim_pipeline.storage.sector_patterns import write_coverage, write_load
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline_tests.backends import drop_postgres_database, fresh_postgres_database
 
