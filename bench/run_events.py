@@ -8,7 +8,11 @@ event rows, and the time from `RUN_START` to `RUN_SUCCESS`; and, from Dagster's
 tables, every event row per run, the check results the runs reported outside their own
 event log (runless) included.
 
-    .venv/bin/python bench/run_events.py [--rounds 3] [--record | --output FILE]
+    .venv/bin/python bench/run_events.py [--rounds 3] [--storage pooled|postgres]
+        [--record | --output FILE]
+
+`--storage pooled` (the default) is the production profile's `PooledPostgresStorage`,
+`postgres` dagster-postgres's own (a new connection for every storage call).
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ from vatsim_pipeline_tests.shared_data import sequence_files  # noqa: E402
 from vatsim_pipeline_tests.storage.reads_support import real_sectors  # noqa: E402
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+STORAGE = {
+    "pooled": "storage:\n  custom:\n    module: vatsim_pipeline.dagster_storage.pooled_postgres\n"
+    "    class: PooledPostgresStorage\n    config:\n      postgres_url: {url}\n",
+    "postgres": "storage:\n  postgres:\n    postgres_url: {url}\n",
+}
 
 
 def run_figures(instance: DagsterInstance, run_id: str) -> dict:
@@ -132,6 +141,7 @@ def report(results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="passes over the 5 snapshots")
+    parser.add_argument("--storage", choices=sorted(STORAGE), default="pooled")
     add_arguments(parser)
     args = parser.parse_args()
     server = server_url("run_events.py", "VATSIM_BENCH_POSTGRES_URL")
@@ -142,8 +152,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as home:
             dagster_url = server.set(database=names[0]).render_as_string(hide_password=False)
             Path(home, "dagster.yaml").write_text(
-                "telemetry:\n  enabled: false\n"
-                f"storage:\n  postgres:\n    postgres_url: {dagster_url}\n"
+                "telemetry:\n  enabled: false\n" + STORAGE[args.storage].format(url=dagster_url)
             )
             os.environ["DAGSTER_HOME"] = home
             os.environ["VATSIM_DATABASE_URL"] = server.set(database=names[1]).render_as_string(
@@ -152,6 +161,7 @@ def main() -> None:
             os.environ["VATSIM_LANDING_DIR"] = str(Path(home, "landing"))
             figures = measure(args.rounds)
             results = summary(figures, stored_per_run(dagster_url, len(figures)))
+            results["storage"] = args.storage
     finally:
         for name in names:
             drop_database(server, name)
