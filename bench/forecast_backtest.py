@@ -24,20 +24,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from recorded_release import store_recorded_release
 from results_file import add_arguments, results_path, write_results
 from tqdm import tqdm
 
 from vatsim_pipeline.analytics.forecast_backtest import FORECASTERS, backtest
 from vatsim_pipeline.feed.simulator import Simulator
-from vatsim_pipeline.sectors.airports import read_airports
-from vatsim_pipeline.sectors.boundaries import load_sectors
 from vatsim_pipeline.settings import Settings
-from vatsim_pipeline.storage.airport_storage import airports_frame, replace_airports
+from vatsim_pipeline.storage.airport_storage import airports_frame
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.occupancy_writes import sector_set
 from vatsim_pipeline.storage.reads_forecast import snapshot_times
 from vatsim_pipeline.storage.sector_patterns import max_stay
-from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline.storage.simulated_history import store_simulated
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -67,13 +65,7 @@ def simulate(path: Path, args: argparse.Namespace, start: datetime) -> float:
     """Store the sectors, airports and the simulated days; returns the seconds it took."""
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
-    sectors = load_sectors(
-        args.sectors_dir / "VATSpy.dat",
-        args.sectors_dir / "Boundaries.geojson.gz",
-        tracon=args.sectors_dir / "TRACONBoundaries.geojson",
-    )
-    replace_sectors(engine, sectors, "bench")
-    replace_airports(engine, read_airports(args.sectors_dir / "VATSpy.dat"), "bench")
+    store_recorded_release(engine, args.sectors_dir)
     simulator = Simulator(
         pilots=args.pilots,
         controllers=args.controllers,

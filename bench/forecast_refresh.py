@@ -40,18 +40,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from queries import machine
+from recorded_release import store_recorded_release
 from results_file import add_arguments, results_path, write_results
 from scratch_database import create_database, drop_database, server_url
 from sqlalchemy import Engine, text
 
 from vatsim_pipeline.feed.simulator import Simulator
-from vatsim_pipeline.sectors.airports import read_airports
-from vatsim_pipeline.sectors.boundaries import load_sectors
-from vatsim_pipeline.storage.airport_storage import replace_airports
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.occupancy_writes import sector_set
 from vatsim_pipeline.storage.partitions import ensure_day_partitions
-from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline.storage.simulated_history import store_simulated
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -94,13 +91,7 @@ def fill(url: str, args: argparse.Namespace, start: datetime) -> dict:
     migrate(engine)
     end = start + timedelta(hours=args.hours)
     ensure_day_partitions(engine, [start.date(), end.date()])
-    sectors = load_sectors(
-        args.sectors_dir / "VATSpy.dat",
-        args.sectors_dir / "Boundaries.geojson.gz",
-        tracon=args.sectors_dir / "TRACONBoundaries.geojson",
-    )
-    replace_sectors(engine, sectors, "bench")
-    replace_airports(engine, read_airports(args.sectors_dir / "VATSpy.dat"), "bench")
+    store_recorded_release(engine, args.sectors_dir)
     simulator = Simulator(
         pilots=args.pilots, controllers=args.controllers, seed=args.seed, start=start
     )
