@@ -12,8 +12,15 @@ def airport_traffic(movements: pd.DataFrame) -> pd.DataFrame:
     """One row per airport and 15-minute bucket that had a movement: departures and
     arrivals counted from `movements` (airport, kind, moved_at); empty buckets are left
     out (a reader fills them with zeros)."""
-    if movements.empty:
-        return pd.DataFrame({name: [] for name in TRAFFIC_COLUMNS})
+    if movements.empty:  # typed like a full one: readers compare and add to bucket_start
+        return pd.DataFrame(
+            {
+                "airport": pd.Series(dtype=object),
+                "bucket_start": pd.Series(dtype="datetime64[ns, UTC]"),
+                "departures": pd.Series(dtype="int64"),
+                "arrivals": pd.Series(dtype="int64"),
+            }
+        )[TRAFFIC_COLUMNS]
     frame = movements.assign(bucket_start=movements["moved_at"].dt.floor(BUCKET))
     counts = frame.groupby(["airport", "bucket_start", "kind"]).size().unstack("kind", fill_value=0)
     counts = counts.reindex(columns=["departure", "arrival"], fill_value=0)
