@@ -219,6 +219,9 @@ AIRCRAFT = tuple(
 GA_AIRCRAFT = AircraftType("C172", "C172/L-SDFGY/C", "C172/G", 110, 4500, 15, 250)
 
 TRIP_CLASSES = ((80, 1500), (1500, 3500), (3500, 7500))
+# Hijack, radio failure, emergency: codes the anomaly detectors report, so the simulated
+# traffic never squawks them by chance (1 pilot in 1,365 did: a demo opened on a warning).
+EMERGENCY_SQUAWKS = frozenset({"7500", "7600", "7700"})
 TRIP_CLASS_WEIGHTS = (6, 9, 10)
 RATING_WEIGHTS = ((0, 1, 3, 7, 15, 31, 63), (60, 75, 85, 92, 97, 99, 100))
 FACILITY_WEIGHTS = {DEL: 1.0, GND: 1.5, TWR: 2.0, APP: 2.0, CTR: 3.0}
@@ -638,6 +641,8 @@ class Simulator:
         enroute_s = flight.total_nm / aircraft.tas * 3600 + 600
         off_block = feed_time(self.now_us + rng.randint(5, 25) * MINUTE_US)
         squawk = "0000" if rng.random() < 0.1 else "".join(rng.choices("01234567", k=4))
+        while squawk in EMERGENCY_SQUAWKS:  # a real emergency is an anomaly, not noise
+            squawk = "".join(rng.choices("01234567", k=4))
         alternate = _ALTERNATES[flight.arr.icao]
         remarks = (
             f"PBN/A1B1C1D1S1S2 DOF/{off_block[2:10].replace('-', '')} REG/{self._letters(5)} "
