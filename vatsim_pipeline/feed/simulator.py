@@ -220,7 +220,8 @@ GA_AIRCRAFT = AircraftType("C172", "C172/L-SDFGY/C", "C172/G", 110, 4500, 15, 25
 
 TRIP_CLASSES = ((80, 1500), (1500, 3500), (3500, 7500))
 # Hijack, radio failure, emergency: codes the anomaly detectors report, so the simulated
-# traffic never squawks them by chance (1 pilot in 1,365 did: a demo opened on a warning).
+# traffic never squawks them by chance (about 1 pilot in 1,500 did: a demo opened on a
+# warning).
 EMERGENCY_SQUAWKS = frozenset({"7500", "7600", "7700"})
 TRIP_CLASS_WEIGHTS = (6, 9, 10)
 RATING_WEIGHTS = ((0, 1, 3, 7, 15, 31, 63), (60, 75, 85, 92, 97, 99, 100))
