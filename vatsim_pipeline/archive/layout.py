@@ -48,7 +48,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("qnh_mb", pa.int32()),
         ]
     ),
-    # Runs of unchanged radios, as stored (see `storage.radio_runs`).
+    # Runs of unchanged radios, as stored (see `storage.radio_runs`): a radio with
+    # `position_of` has the position of that radio's row covering the same snapshot.
+    # Files written before `position_of` lack it: each of their rows holds its position.
     "transceivers": pa.schema(
         [
             ("observed_at", TIME),
@@ -62,6 +64,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("height_agl_m", pa.float64()),
             ("flight_id", pa.int64()),
             ("controller_id", pa.int64()),
+            ("position_of", pa.int32()),
         ]
     ),
     "sector_assignments": pa.schema(

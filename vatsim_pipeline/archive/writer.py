@@ -177,9 +177,13 @@ def _sqlite_rows(engine: Engine, table: str, day: date) -> tuple[pa.Table, int |
 
 
 def _merge(old: pa.Table, new: pa.Table, table: str) -> pa.Table:
-    """The rows of both, each key once (the new row wins), in archive order."""
+    """The rows of both, each key once (the new row wins), in archive order; a column
+    the old file lacks (written before the layout had it) is NULL in its rows."""
     keys = list(KEYS[table])
     kept = old.join(new.select(keys), keys=keys, join_type="left anti")
+    for field in new.schema:
+        if field.name not in kept.column_names:
+            kept = kept.append_column(field.name, pa.nulls(kept.num_rows, field.type))
     merged = pa.concat_tables([kept.select(new.schema.names).cast(new.schema), new])
     return merged.sort_by([(name, "ascending") for name in SORT_KEYS[table]])
 

@@ -7,12 +7,16 @@ Two things changed without changing a value (measured in docs/performance.md):
   the controllers' radios alone, which is all that reads and the FK action ask for;
 - `frequency_hz` was BIGINT on PostgreSQL and is INTEGER (SQLite stores both alike): the
   parser takes no frequency above 2**31 - 1 Hz, and should a stored one not fit, the
-  ALTER fails and its transaction leaves the table as it was.
+  ALTER fails and its transaction leaves the table as it was;
+- `latitude` and `longitude` were NOT NULL: a radio at its station's lower-numbered
+  radio's position now stores none (`position_of`, added by `migrate` like any missing
+  nullable column). PostgreSQL drops the constraint; SQLite cannot, so the table is
+  rebuilt in the schema's form, every row copied (old rows keep their own positions).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from vatsim_pipeline.storage.schema import transceivers
 
@@ -38,7 +42,45 @@ def narrow_transceivers(engine: Engine) -> list[str]:
                 text("ALTER TABLE transceivers ALTER COLUMN frequency_hz TYPE integer")
             )
             done.append("frequency_hz bigint -> integer")
+        if _position_required(inspector):
+            _allow_null_positions(connection)
+            done.append("latitude, longitude may be NULL (position_of)")
     return done
+
+
+def _position_required(inspector) -> bool:
+    columns = {c["name"]: c for c in inspector.get_columns(transceivers.name)}
+    return not columns["latitude"]["nullable"]
+
+
+RETIRED_TABLE = "transceivers_required_positions"
+
+
+def _allow_null_positions(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Only the catalog changes (every partition's), no row is rewritten.
+        connection.execute(
+            text(
+                "ALTER TABLE transceivers ALTER COLUMN latitude DROP NOT NULL, "
+                "ALTER COLUMN longitude DROP NOT NULL"
+            )
+        )
+        return
+    # SQLite: index names are global, so the old ones go before the new table's are made.
+    for (name,) in connection.execute(
+        text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transceivers' "
+            "AND sql IS NOT NULL"
+        )
+    ).all():
+        connection.execute(text(f'DROP INDEX "{name}"'))
+    connection.execute(text(f"ALTER TABLE transceivers RENAME TO {RETIRED_TABLE}"))
+    transceivers.create(connection)
+    names = ", ".join(column.name for column in transceivers.columns)
+    connection.execute(
+        text(f"INSERT INTO transceivers ({names}) SELECT {names} FROM {RETIRED_TABLE}")
+    )
+    connection.execute(text(f"DROP TABLE {RETIRED_TABLE}"))
 
 
 def _frequency_type(connection) -> str | None:

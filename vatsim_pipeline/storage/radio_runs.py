@@ -8,8 +8,14 @@ one, never across a snapshot that lacked the radio (or all radios), and never ac
 midnight, so that each run lies in one day partition. A controller's radios or a parked
 aircraft's make one row for hours; a moving aircraft's radio still changes every snapshot.
 
+A radio at exactly the position of a lower-numbered radio of its station in the same
+snapshot (a pilot's COM2 beside COM1) stores no position: `position_of` names the
+lowest-numbered such radio (`snapshot_rows.positions_of`), which holds the position
+itself. Its run then lasts while its frequency and links stay, however the position moves.
+
 `transceiver_snapshots` expands the runs back to one row per radio per recorded snapshot,
-exactly what the feed said: every reader of radios reads through it.
+exactly what the feed said, a referring radio's position taken from the run of the radio
+it names covering that snapshot: every reader of radios reads through it.
 
 Writes keep that invariant whatever the order of delivery:
 
@@ -32,7 +38,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy import update as sql_update
 
 from vatsim_pipeline.storage.partitions import day_start, utc_day
@@ -40,17 +57,13 @@ from vatsim_pipeline.storage.schema import UTCDateTime, feed_snapshots, transcei
 from vatsim_pipeline.storage.write_report import TableWrite
 
 KEY = ("callsign", "transceiver_id")
-VALUES = (
-    "frequency_hz",
-    "latitude",
-    "longitude",
-    "height_msl_m",
-    "height_agl_m",
-    "flight_id",
-    "controller_id",
-)
+POSITION = ("latitude", "longitude", "height_msl_m", "height_agl_m")
+LINKS = ("flight_id", "controller_id")
+VALUES = ("frequency_hz", *POSITION, "position_of", *LINKS)
 RADIO = (*KEY, *VALUES)
 """A radio as the writer takes it: its key, then its values (ids resolved)."""
+SNAPSHOT_RADIO = (*KEY, "frequency_hz", *POSITION, *LINKS)
+"""A radio as the feed gave it (`transceiver_snapshots`), its position resolved."""
 # Any constant shared by every writer of radio runs ("RAD10" in hex-speak).
 ADVISORY_LOCK_KEY = 0x7AD10
 
@@ -58,12 +71,36 @@ Key = tuple[str, int]
 
 
 def _expanded():
-    runs = transceivers
+    """Runs joined to the snapshots they cover. A radio with `position_of` takes each
+    position value from the run of the radio it names covering the same snapshot: that
+    radio's latest run begun by then, one backward probe of `ux_transceivers_run` per
+    value (a join would match every run of the radio that day), made only for the
+    referring rows (CASE evaluates its branch lazily) and not at all by a read that
+    selects no position."""
+    runs, owner = transceivers, transceivers.alias("owner")
     moment = feed_snapshots.c.update_timestamp
+
+    def owners(name: str):
+        return (
+            select(owner.c[name])
+            .where(
+                owner.c.callsign == runs.c.callsign,
+                owner.c.transceiver_id == runs.c.position_of,
+                owner.c.observed_at <= moment,
+            )
+            .order_by(owner.c.observed_at.desc())
+            .limit(1)
+            .correlate(runs, feed_snapshots)
+            .scalar_subquery()
+        )
+
+    own = runs.c.position_of.is_(None)
     return (
         select(
             moment.label("observed_at"),
-            *(runs.c[name] for name in RADIO),
+            *(runs.c[name] for name in (*KEY, "frequency_hz")),
+            *(case((own, runs.c[n]), else_=owners(n)).label(n) for n in POSITION),
+            *(runs.c[name] for name in LINKS),
         )
         .select_from(
             runs.join(
@@ -353,9 +390,11 @@ def _utc_date(dialect: str, column: str) -> str:
 
 def _merge_sql(dialect: str) -> str:
     """Runs to make of the single-snapshot rows: (radio, first, last) of each stretch of
-    rows at consecutive recorded snapshots of one day with equal values."""
+    rows at consecutive recorded snapshots of one day with equal values (such a table
+    predates `position_of`: every row holds its own position)."""
     same = " AND ".join(
-        _null_safe_equal(dialect, f"lag(t.{name}) OVER w", f"t.{name}") for name in VALUES
+        _null_safe_equal(dialect, f"lag(t.{name}) OVER w", f"t.{name}")
+        for name in SNAPSHOT_RADIO[len(KEY) :]
     )
     previous_day, this_day = _utc_date(dialect, "s.previous"), _utc_date(dialect, "t.observed_at")
     return f"""

@@ -211,13 +211,17 @@ controllers = Table(
 # day, so each lies in one partition. `radio_runs.transceiver_snapshots` expands them to
 # the one row per radio per snapshot that the feed said. Columns are ordered widest first
 # (no alignment padding on PostgreSQL). Sizes per row are measured in docs/performance.md.
+# A radio at exactly the position of a lower-numbered radio of its station in the same
+# snapshot names that radio in `position_of` and stores no position of its own: a
+# pilot's COM2 then makes one run while COM1 moves (see `radio_runs`).
 transceivers = Table(
     "transceivers",
     metadata,
     Column("observed_at", UTCDateTime, nullable=False),
     Column("last_observed_at", UTCDateTime, nullable=False),
-    Column("latitude", Float, nullable=False),
-    Column("longitude", Float, nullable=False),
+    # NULL (all four) when `position_of` names the radio holding the position.
+    Column("latitude", Float),
+    Column("longitude", Float),
     Column("height_msl_m", Float),
     Column("height_agl_m", Float),
     Column("flight_id", Id, ForeignKey("flights.id", ondelete="SET NULL")),
@@ -225,6 +229,9 @@ transceivers = Table(
     # Exact in 4 bytes: the parser takes no frequency above 2**31 - 1 Hz.
     Column("frequency_hz", Integer, nullable=False),
     Column("transceiver_id", Integer, nullable=False),
+    # The `transceiver_id` of the station's lowest-numbered radio at exactly this position
+    # in every snapshot of the run (always lower than this one's); NULL: its own position.
+    Column("position_of", Integer),
     Column("callsign", Text, nullable=False),
     # A radio's runs in time order: the writer finds the run to extend by its key.
     Index("ux_transceivers_run", "callsign", "transceiver_id", "observed_at", unique=True),

@@ -7,7 +7,7 @@ and the SQLAlchemy Core path store exactly the same values and differ only in ho
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from vatsim_pipeline.feed.models import (
@@ -71,6 +71,7 @@ RADIO_COLUMNS = (
     "longitude",
     "height_msl_m",
     "height_agl_m",
+    "position_of",
 )
 # A radio's station, as the index of its row in `flights` / `controllers` (or None).
 RADIO_LINK_COLUMNS = ("flight_row", "controller_row")
@@ -181,15 +182,41 @@ def _controller_row(c: Controller, radios: dict[str, list[Transceiver]]) -> tupl
     )
 
 
-def _radio_row(r: Transceiver, flight_row: int | None, controller_row: int | None) -> tuple:
+def _position(r: Transceiver) -> tuple:
+    """A radio's position compared exactly: `repr` tells -0.0 from 0.0 (equal as floats)
+    and 50 from 50.0, so a reference never stands for a value that differs."""
+    return tuple(map(repr, (r.latitude, r.longitude, r.height_msl_m, r.height_agl_m)))
+
+
+def positions_of(radios: Sequence[Transceiver]) -> dict[tuple[str, int], int]:
+    """(callsign, transceiver_id) -> the lowest `transceiver_id` of the same station at
+    exactly the same position, for each radio that has such a lower-numbered twin."""
+    lowest: dict[tuple[str, tuple], int] = {}
+    for r in radios:
+        key = (r.callsign, _position(r))
+        if key not in lowest or r.transceiver_id < lowest[key]:
+            lowest[key] = r.transceiver_id
+    found = {}
+    for r in radios:
+        owner = lowest[(r.callsign, _position(r))]
+        if owner < r.transceiver_id:
+            found[(r.callsign, r.transceiver_id)] = owner
+    return found
+
+
+def _radio_row(
+    r: Transceiver, position_of: int | None, flight_row: int | None, controller_row: int | None
+) -> tuple:
+    own = position_of is None
     return (
         r.callsign,
         r.transceiver_id,
         r.frequency_hz,
-        r.latitude,
-        r.longitude,
-        r.height_msl_m,
-        r.height_agl_m,
+        r.latitude if own else None,
+        r.longitude if own else None,
+        r.height_msl_m if own else None,
+        r.height_agl_m if own else None,
+        position_of,
         flight_row,
         controller_row,
     )
@@ -208,8 +235,14 @@ def snapshot_rows(snapshot: Snapshot) -> SnapshotRows:
     # A callsign flown twice in one feed links its radios to the last of those rows.
     flight_row = {row[1]: index for index, row in enumerate(flights)}
     controller_row = {row[1]: index for index, row in enumerate(controllers)}
+    twins = positions_of(snapshot.transceivers)
     transceivers = [
-        _radio_row(r, flight_row.get(r.callsign), controller_row.get(r.callsign))
+        _radio_row(
+            r,
+            twins.get((r.callsign, r.transceiver_id)),
+            flight_row.get(r.callsign),
+            controller_row.get(r.callsign),
+        )
         for r in snapshot.transceivers
     ]
     rejected = [(r.section, r.index, r.callsign, r.reason, r.raw) for r in snapshot.rejected]

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from vatsim_pipeline.storage.position_runs import position_snapshots
-from vatsim_pipeline.storage.radio_runs import VALUES, transceiver_snapshots
+from vatsim_pipeline.storage.radio_runs import POSITION, transceiver_snapshots
 from vatsim_pipeline.storage.schema import controllers, feed_snapshots, flights
 from vatsim_pipeline.storage.snapshot_rows import POSITION_COLUMNS
 
@@ -67,7 +67,8 @@ def _radios(connection: Connection, update_timestamp: datetime) -> dict[tuple[st
         select(
             r.callsign,
             r.transceiver_id,
-            *(r[name] for name in VALUES[:5]),
+            r.frequency_hz,
+            *(r[name] for name in POSITION),
             pilot.c.cid,
             pilot.c.callsign,
             pilot.c.logon_time,

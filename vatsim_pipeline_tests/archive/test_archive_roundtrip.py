@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -24,6 +25,7 @@ from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_ta
 from vatsim_pipeline.storage.archive_log import all_archived
 from vatsim_pipeline.storage.partitions import PARTITIONED, PARTITIONED_NAMES, list_partitions
 from vatsim_pipeline.storage.position_runs import position_snapshots
+from vatsim_pipeline.storage.radio_runs import POSITION, transceiver_snapshots
 from vatsim_pipeline.storage.reads_map import flights_at
 from vatsim_pipeline.storage.reads_tracks import track_frame
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
@@ -332,3 +334,88 @@ def test_without_an_archive_folder_days_are_deleted_as_before(
     assert sweep.archived == [] and all_archived(engine) == []
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(flights)) > 0
+
+
+RADIOS_FILE = f"transceivers/day={DAY}/transceivers_{DAY}.parquet"
+
+
+def _stored_radios(engine: Engine) -> set[tuple]:
+    with engine.connect() as connection:
+        return {tuple(row) for row in connection.execute(select(transceiver_snapshots))}
+
+
+def _file_radios(table: pa.Table) -> set[tuple]:
+    """An archived radios file as `transceiver_snapshots` rows: a radio naming another in
+    `position_of` has the position of that radio's run covering the same snapshot (the
+    recorded snapshots with radios are 15 minutes apart here: every run is one)."""
+    rows = table.to_pylist()
+    assert all(row["observed_at"] == row["last_observed_at"] for row in rows)
+    runs = {(row["callsign"], row["transceiver_id"], row["observed_at"]): row for row in rows}
+    resolved = set()
+    for row in rows:
+        named = row.get("position_of")
+        holder = row if named is None else runs[(row["callsign"], named, row["observed_at"])]
+        resolved.add(
+            (
+                row["observed_at"],
+                row["callsign"],
+                row["transceiver_id"],
+                row["frequency_hz"],
+                *(holder[name] for name in POSITION),
+                row["flight_id"],
+                row["controller_id"],
+            )
+        )
+    return resolved
+
+
+def test_radios_archive_with_their_references_and_read_back_the_same(
+    engine: Engine, recorded: list[int], archive: Path
+) -> None:
+    radios = _stored_radios(engine)
+
+    sweep_tables(engine, _retention(archive), now=NOW)
+
+    table = pq.read_table(archive / RADIOS_FILE)
+    referring = table.column("position_of").drop_null()
+    assert len(referring) > 100
+    assert table.filter(pc.is_valid(table.column("position_of"))).column(
+        "latitude"
+    ).null_count == len(referring)
+    assert _file_radios(table) == radios and len(radios) == table.num_rows
+
+
+def test_radios_of_a_file_from_before_references_merge_with_late_ones(
+    engine: Engine, recorded: list[int], archive: Path
+) -> None:
+    """A day archived before `position_of` (each radio with its own position) takes late
+    radios that refer: its rows keep their positions, the late ones their references."""
+    early = _stored_radios(engine)
+    layout = SCHEMAS["transceivers"]
+    before_references = layout.remove(layout.get_field_index("position_of"))
+    names = [c.name for c in transceiver_snapshots.c]
+    scratch = archive.parent / "before-references.parquet"
+    pq.write_table(
+        pa.Table.from_pylist(
+            [
+                dict(zip(names, row, strict=True)) | {"last_observed_at": row[0]}
+                for row in sorted(early, key=lambda row: row[1:3])
+            ],
+            schema=before_references,
+        ),
+        scratch,
+    )
+    sweep_tables(engine, _retention(archive), now=NOW)
+    scratch.replace(archive / RADIOS_FILE)
+    _store(engine, sequence_files()[4], radios=True)
+    late = _stored_radios(engine)
+
+    sweep_tables(engine, _retention(archive), now=NOW)
+
+    table = pq.read_table(archive / RADIOS_FILE)
+    assert _file_radios(table) == early | late
+    assert len(early) == len(late) == table.num_rows / 2
+    moment = pc.field("observed_at")
+    first = min(row[0] for row in early)
+    assert table.filter(moment == first).column("position_of").null_count == len(early)
+    assert table.filter(moment != first).column("position_of").null_count < len(late)

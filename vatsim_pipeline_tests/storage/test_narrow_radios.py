@@ -1,15 +1,20 @@
-"""The radios' table is narrow (a partial controller index, a 4-byte frequency) in a new
-database and in one made by an earlier version once `migrate` ran, with every value
-kept; a controller deleted by hand still unlinks its radios."""
+"""The radios' table is narrow (a partial controller index, a 4-byte frequency, positions
+that may refer to another radio's) in a new database and in one made by an earlier
+version once `migrate` ran, with every value kept; a controller deleted by hand still
+unlinks its radios."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, func, inspect, select, text
+import dataclasses
+from datetime import timedelta
+
+from sqlalchemy import Column, Engine, MetaData, Table, delete, func, inspect, select, text
 
 from vatsim_pipeline.feed.landing import read_payload
 from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.storage.engine import migrate
 from vatsim_pipeline.storage.narrow_radios import RETIRED_INDEX
+from vatsim_pipeline.storage.radio_runs import transceiver_snapshots
 from vatsim_pipeline.storage.schema import controllers, transceivers
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.shared_data import TRANSCEIVERS_FEED, sequence_files, shared_data
@@ -98,3 +103,84 @@ def test_deleting_a_controller_unlinks_only_its_radios(engine: Engine) -> None:
         assert connection.execute(count).scalar_one() == total
         assert connection.execute(count.where(linked)).scalar_one() == before - own
     assert own > 0
+
+
+# The table before `position_of`: every run holds its own position, NOT NULL.
+_BEFORE_REFERENCES_SQLITE = """CREATE TABLE transceivers (
+    observed_at DATETIME NOT NULL, last_observed_at DATETIME NOT NULL,
+    latitude FLOAT NOT NULL, longitude FLOAT NOT NULL, height_msl_m FLOAT, height_agl_m FLOAT,
+    flight_id INTEGER REFERENCES flights (id) ON DELETE SET NULL,
+    controller_id INTEGER REFERENCES controllers (id) ON DELETE SET NULL,
+    frequency_hz INTEGER NOT NULL, transceiver_id INTEGER NOT NULL, callsign TEXT NOT NULL)"""
+_BEFORE_REFERENCES_POSTGRES = (
+    "ALTER TABLE transceivers DROP COLUMN position_of",
+    "ALTER TABLE transceivers ALTER COLUMN latitude SET NOT NULL",
+    "ALTER TABLE transceivers ALTER COLUMN longitude SET NOT NULL",
+)
+
+
+def _radios(engine: Engine) -> list[tuple]:
+    with engine.connect() as connection:
+        return sorted(tuple(row) for row in connection.execute(select(transceiver_snapshots)))
+
+
+def _make_before_references(engine: Engine, radios: list[tuple]) -> None:
+    """The table as the version before `position_of` made it, holding these radios (one
+    snapshot: a run each), every one with its own position."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DELETE FROM transceivers"))
+            for statement in _BEFORE_REFERENCES_POSTGRES:
+                connection.execute(text(statement))
+        else:
+            connection.execute(text("DROP TABLE transceivers"))
+            connection.execute(text(_BEFORE_REFERENCES_SQLITE))
+            connection.execute(
+                text(
+                    "CREATE UNIQUE INDEX ux_transceivers_run "
+                    "ON transceivers (callsign, transceiver_id, observed_at)"
+                )
+            )
+        older = Table(
+            "transceivers",
+            MetaData(),
+            *(Column(c.name, c.type) for c in transceivers.columns if c.name != "position_of"),
+        )
+        names = [c.name for c in transceiver_snapshots.c]
+        connection.execute(
+            older.insert(),
+            [dict(zip(names, row, strict=True)) | {"last_observed_at": row[0]} for row in radios],
+        )
+
+
+def test_migrate_lets_a_table_from_before_references_refer_and_keeps_every_radio(
+    engine: Engine,
+) -> None:
+    _store_with_radios(engine)
+    radios = _radios(engine)
+    _make_before_references(engine, radios)
+    columns = {c["name"]: c for c in inspect(engine).get_columns(transceivers.name)}
+    assert "position_of" not in columns and not columns["latitude"]["nullable"]
+
+    migrate(engine)
+    migrate(engine)
+
+    columns = {c["name"]: c for c in inspect(engine).get_columns(transceivers.name)}
+    assert columns["latitude"]["nullable"] and columns["longitude"]["nullable"]
+    assert "position_of" in columns
+    assert _radios(engine) == radios
+    assert {LINKED, "ux_transceivers_run", "ix_transceivers_flight"} <= set(_index_sql(engine))
+    # The writer goes on, referring where a radio shares a lower one's position.
+    snapshot = parse_data_feed(read_payload(sequence_files()[0]))
+    parse_transceivers(shared_data(TRANSCEIVERS_FEED).read_bytes(), snapshot)
+    later = dataclasses.replace(
+        snapshot, update_timestamp=snapshot.update_timestamp + timedelta(seconds=15)
+    )
+    write_snapshot(engine, later)
+    again = [row for row in _radios(engine) if row[0] == later.update_timestamp]
+    assert [row[1:] for row in again] == [row[1:] for row in radios]
+    with engine.connect() as connection:
+        referring = connection.execute(
+            select(func.count()).where(transceivers.c.position_of.is_not(None))
+        ).scalar_one()
+    assert referring > 0

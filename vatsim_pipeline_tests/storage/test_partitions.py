@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, text
 
 from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_tables
+from vatsim_pipeline.storage import snapshot_rows
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
 from vatsim_pipeline.storage.partitions import (
@@ -42,13 +43,14 @@ OLD_TABLES = (
         groundspeed INTEGER, heading SMALLINT, transponder TEXT, qnh_i_hg FLOAT, qnh_mb INTEGER,
         CONSTRAINT uq_flight_positions_flight_time UNIQUE (flight_id, observed_at),
         FOREIGN KEY(flight_id) REFERENCES flights (id) ON DELETE CASCADE)""",
-    # Radios already as runs (rows per snapshot becoming runs: test_radio_runs).
+    # Radios already as runs (rows per snapshot becoming runs: test_radio_runs), and
+    # with `position_of` (a table from before it: test_migrate_converts_plain_tables...).
     """CREATE TABLE transceivers (
         observed_at TIMESTAMP WITH TIME ZONE NOT NULL,
         last_observed_at TIMESTAMP WITH TIME ZONE NOT NULL, callsign TEXT NOT NULL,
         transceiver_id INTEGER NOT NULL, frequency_hz BIGINT NOT NULL,
-        latitude FLOAT NOT NULL, longitude FLOAT NOT NULL, height_msl_m FLOAT,
-        height_agl_m FLOAT, flight_id BIGINT, controller_id BIGINT,
+        latitude FLOAT, longitude FLOAT, height_msl_m FLOAT,
+        height_agl_m FLOAT, flight_id BIGINT, controller_id BIGINT, position_of INTEGER,
         FOREIGN KEY(flight_id) REFERENCES flights (id) ON DELETE SET NULL,
         FOREIGN KEY(controller_id) REFERENCES controllers (id) ON DELETE SET NULL)""",
     "CREATE UNIQUE INDEX ux_transceivers_run ON transceivers "
@@ -219,7 +221,7 @@ def _old_rows(engine: Engine) -> dict[str, list[tuple]]:
                 )
             ).all(),
             "transceivers": connection.execute(
-                select(transceivers).order_by(
+                select(*(c for c in transceivers.columns if c.name != "position_of")).order_by(
                     transceivers.c.observed_at,
                     transceivers.c.callsign,
                     transceivers.c.transceiver_id,
@@ -239,16 +241,26 @@ def legacy_engine(postgres_url: str) -> Iterator[Engine]:
 
 
 def test_migrate_converts_plain_tables_in_place(
-    legacy_engine: Engine, caplog: pytest.LogCaptureFixture
+    legacy_engine: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = legacy_engine
-    for moment in (NOV_20, NOV_21):
-        assert store_cut_snapshot(engine, moment).tables["flight_positions"].inserted > 0
+    with monkeypatch.context() as before_references:
+        before_references.setattr(snapshot_rows, "positions_of", lambda radios: {})
+        for moment in (NOV_20, NOV_21):
+            assert store_cut_snapshot(engine, moment).tables["flight_positions"].inserted > 0
     with engine.begin() as connection:
         # As if stored by a version before `qnh_mb` and runs: migrate must add them before
         # attaching (the snapshots are a day apart: every row is one snapshot).
         connection.execute(text("ALTER TABLE flight_positions DROP COLUMN qnh_mb"))
         connection.execute(text("ALTER TABLE flight_positions DROP COLUMN last_observed_at"))
+        # And radios from before `position_of`, every one with its own position.
+        connection.execute(text("ALTER TABLE transceivers DROP COLUMN position_of"))
+        connection.execute(
+            text(
+                "ALTER TABLE transceivers ALTER COLUMN latitude SET NOT NULL, "
+                "ALTER COLUMN longitude SET NOT NULL"
+            )
+        )
     before = _old_rows(engine)
     assert _relkind(engine, "flight_positions") == "r"
 
@@ -259,6 +271,7 @@ def test_migrate_converts_plain_tables_in_place(
         # Narrowed first: a partition has its parent's types (test_narrow_radios).
         "migrate: transceivers: dropped ix_transceivers_controller (a NULL per pilot radio)",
         "migrate: transceivers: frequency_hz bigint -> integer",
+        "migrate: transceivers: latitude, longitude may be NULL (position_of)",
         "migrate: flight_positions: plain table converted to partitioned by day without "
         "copying rows; its rows stay in partition flight_positions_legacy covering "
         "2024-11-20 .. 2024-11-21, dropped by retention once that whole range is past",

@@ -19,6 +19,7 @@ from sqlalchemy import Column, Engine, MetaData, Table, select, text
 from vatsim_pipeline.feed.models import Snapshot
 from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.feed.simulator import Simulator
+from vatsim_pipeline.storage import snapshot_rows
 from vatsim_pipeline.storage.engine import migrate
 from vatsim_pipeline.storage.radio_runs import transceiver_snapshots
 from vatsim_pipeline.storage.schema import controllers, flights, transceivers
@@ -154,6 +155,19 @@ def test_in_order_runs_say_exactly_what_each_snapshot_said(engine: Engine) -> No
         ).all()
     # Controllers' radios do not move: far fewer runs than radios, none across midnight.
     assert len(runs) < 0.8 * len(radios)
+    # A moving pilot's COM2 at COM1's position names it and stays one run while it moves.
+    referring = [run for run in runs if run.position_of is not None]
+    assert referring
+    assert all(run.position_of < run.transceiver_id for run in referring)
+    assert all(run.latitude is None and run.longitude is None for run in referring)
+    moved = [
+        run
+        for run in referring
+        for owner in runs
+        if (owner.callsign, owner.transceiver_id) == (run.callsign, run.position_of)
+        and run.observed_at < owner.observed_at <= run.last_observed_at
+    ]
+    assert moved
     assert all(first.date() == last.date() for first, last in days)
     assert all(first <= last for first, last in days)
 
@@ -244,10 +258,15 @@ OLD_ROWS = Table(
 )
 
 
-def test_migrate_turns_rows_per_snapshot_into_the_same_runs(engine: Engine) -> None:
-    """A database of an earlier version (a row per radio and snapshot) is converted by
-    `migrate` into exactly the runs the writer makes, every radio still there."""
-    _write_all(engine, list(range(SNAPSHOTS)))
+def test_migrate_turns_rows_per_snapshot_into_the_same_runs(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database of an earlier version (a row per radio and snapshot, each with its own
+    position) is converted by `migrate` into exactly the runs the writer made before
+    `position_of`, every radio still there."""
+    with monkeypatch.context() as before_references:
+        before_references.setattr(snapshot_rows, "positions_of", lambda radios: {})
+        _write_all(engine, list(range(SNAPSHOTS)))
     runs, radios = stored_runs(engine), rebuilt(engine)
     dialect = engine.dialect.name
     with engine.begin() as connection:

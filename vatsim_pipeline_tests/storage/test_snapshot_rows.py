@@ -85,3 +85,35 @@ def test_controller_radio_and_rejected_values_sit_under_their_column() -> None:
         "reason": "latitude 95.0 is outside -90..90",
         "record": "{}",
     }
+
+
+def test_a_radio_at_a_lower_radios_exact_position_names_it_instead() -> None:
+    """The lowest-numbered radio of the station at exactly the same position (heights
+    included, NULL equal to NULL) holds it; -0.0 is not 0.0 and another station's radio
+    is no twin."""
+    pilot = SNAPSHOT.pilots[5]
+    other = SNAPSHOT.pilots[6]
+    radios = [
+        Transceiver(pilot.callsign, 2, 122_800_000, 1.0, 2.0, None, None),
+        Transceiver(pilot.callsign, 0, 121_500_000, 1.0, 2.0, None, None),
+        Transceiver(pilot.callsign, 1, 118_000_000, 1.0, 2.0, 3.0, None),
+        Transceiver(pilot.callsign, 3, 118_100_000, 1.0, -0.0, None, None),
+        Transceiver(pilot.callsign, 4, 118_200_000, 1.0, 0.0, None, None),
+        Transceiver(pilot.callsign, 5, 118_300_000, 1.0, 0.0, None, None),
+        Transceiver(other.callsign, 1, 118_000_000, 1.0, 2.0, None, None),
+    ]
+    rows = snapshot_rows(dataclasses.replace(SNAPSHOT, transceivers=radios))
+
+    columns = (*RADIO_COLUMNS, *RADIO_LINK_COLUMNS)
+    stored = [dict(zip(columns, row, strict=True)) for row in rows.transceivers]
+    assert [row["position_of"] for row in stored] == [0, None, None, None, None, 4, None]
+    position = ("latitude", "longitude", "height_msl_m", "height_agl_m")
+    for row, radio in zip(stored, radios, strict=True):
+        own = row["position_of"] is None
+        assert [row[name] for name in position] == (
+            [getattr(radio, name) for name in position] if own else [None] * 4
+        )
+        assert (row["frequency_hz"], row["flight_row"]) == (
+            radio.frequency_hz,
+            5 + (radio.callsign == other.callsign),
+        )
