@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.feed.models import Snapshot
 from vatsim_pipeline.storage import core_writes, postgres_writes
+from vatsim_pipeline.storage.assignment_runs import split_at_late_snapshot
 from vatsim_pipeline.storage.partitions import ensure_day_partitions, utc_day
 from vatsim_pipeline.storage.schema import feed_snapshots, rejected_records
 from vatsim_pipeline.storage.snapshot_rows import REJECTED_COLUMNS, snapshot_rows
@@ -64,6 +65,8 @@ def write_snapshot(
                 for row in rows.rejected
             ],
         )
+        # Runs of sector assignments spanning a snapshot recorded late are cut around it.
+        split_at_late_snapshot(connection, ts)
         stored = core_writes.insert_new(
             connection, feed_snapshots, [_feed_snapshot_row(snapshot, landed or LandedFiles())]
         )
