@@ -240,7 +240,9 @@ def store_located(connection: Connection, moment: datetime, located: Sequence[Lo
 def split_at_late_snapshot(connection: Connection, moment: datetime) -> int:
     """Before the snapshot `moment` is recorded: if newer ones are recorded already, cut
     every run spanning it around it (its flights are located afresh). Returns the number
-    of runs split. Call inside the transaction that records the snapshot."""
+    of runs split. Call inside the transaction that records the snapshot, before it
+    locks any row: a late snapshot takes the occupancy writers' lock here, which they
+    take before their row locks too."""
     at = neighbours(connection, moment)
     if at.previous is None or at.following is None:
         return 0

@@ -56,6 +56,9 @@ def write_snapshot(
     rows = snapshot_rows(snapshot)
     path = postgres_writes if engine.dialect.name == "postgresql" else core_writes
     with engine.begin() as connection:
+        # First, so that its lock (taken only when the snapshot is late) comes before any
+        # row lock: runs of sector assignments spanning a snapshot recorded late are cut.
+        split_at_late_snapshot(connection, ts)
         tables = path.write_rows(connection, rows, ts)
         core_writes.insert_new(
             connection,
@@ -65,8 +68,6 @@ def write_snapshot(
                 for row in rows.rejected
             ],
         )
-        # Runs of sector assignments spanning a snapshot recorded late are cut around it.
-        split_at_late_snapshot(connection, ts)
         stored = core_writes.insert_new(
             connection, feed_snapshots, [_feed_snapshot_row(snapshot, landed or LandedFiles())]
         )
