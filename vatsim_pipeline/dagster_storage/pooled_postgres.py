@@ -9,12 +9,12 @@ evaluation (checking that the tables exist each time), so on `bench/soak.py` tho
 connections were the daemon's largest single cost and a large one of every run worker
 and of the code server (py-spy). Here the three storages of every instance of a process
 share one `QueuePool` engine per database URL, and the tables are checked once per
-process: connections are reused, pinged before use (a restarted PostgreSQL costs a ping,
-not a failed tick), and never used across a fork (a forked run worker opens its own).
+process: connections are reused, pinged before use when they were idle for a while
+(`idle_ping`: a restarted PostgreSQL costs a ping, not a failed tick), and never used
+across a fork (a forked run worker opens its own).
 
-The event log storage also remembers the `asset_keys` columns it found: Dagster asks
-before every read of an input's asset version, and dagster-postgres answers each time by
-reflecting the table from `pg_catalog`.
+The storages also remember the tables and columns they found (`schema_memo`): Dagster
+asks before many reads, and dagster-postgres answers each time by reflecting `pg_catalog`.
 
     storage:
       custom:
@@ -30,15 +30,20 @@ import os
 import weakref
 
 from dagster._serdes import ConfigurableClassData
-from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
-from dagster_postgres.run_storage import PostgresRunStorage
-from dagster_postgres.schedule_storage import PostgresScheduleStorage
+from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import (
     create_pg_engine,
     get_token_provider_from_config,
     pg_url_from_config,
 )
 from sqlalchemy import Engine
+
+from vatsim_pipeline.dagster_storage.idle_ping import ping_when_idle
+from vatsim_pipeline.dagster_storage.schema_memo import (
+    SchemaAwareEventLogStorage,
+    SchemaAwareRunStorage,
+    SchemaAwareScheduleStorage,
+)
 
 # Connections kept open per process; more are opened for a burst and closed after it.
 POOL_SIZE = 2
@@ -48,7 +53,6 @@ MAX_OVERFLOW = 8
 # (the code server builds one per sensor evaluation), and the URLs whose tables exist.
 _engines: dict[str, Engine] = {}
 _checked_tables: set[str] = set()
-_asset_key_columns: dict[str, set[str]] = {}
 _token_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -73,35 +77,13 @@ def pooled_engine(postgres_url: str, token_provider=None) -> Engine:
         isolation_level="AUTOCOMMIT",
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
-        pool_pre_ping=True,
     )
+    ping_when_idle(engine)
     if token_provider is None:
         _engines[postgres_url] = engine
     else:
         _token_engines.add(engine)
     return engine
-
-
-class ColumnAwareEventLogStorage(PostgresEventLogStorage):
-    """The event log storage on a shared engine, remembering (per process and database)
-    the `asset_keys` columns it has found.
-
-    A column once present stays present (Dagster's migrations add columns, never drop
-    them), so only a positive answer is remembered: an instance migrated while this process
-    runs is still noticed."""
-
-    def __init__(self, postgres_url: str, engine: Engine, **kwargs) -> None:
-        super().__init__(postgres_url, **kwargs)
-        self._engine = engine
-        self._known_columns = _asset_key_columns.setdefault(postgres_url, set())
-
-    def has_asset_key_col(self, column_name: str) -> bool:
-        if column_name in self._known_columns:
-            return True
-        found = super().has_asset_key_col(column_name)
-        if found:
-            self._known_columns.add(column_name)
-        return found
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
@@ -126,13 +108,9 @@ class PooledPostgresStorage(DagsterPostgresStorage):
             "token_provider": token_provider,
         }
         self.engine = pooled_engine(postgres_url, token_provider)
-        self._run_storage = PostgresRunStorage(postgres_url, **options)
-        self._event_log_storage = ColumnAwareEventLogStorage(postgres_url, self.engine, **options)
-        self._schedule_storage = PostgresScheduleStorage(postgres_url, **options)
-        # dagster-postgres keeps its engine in `_engine` and exposes no other way to give
-        # it one (its `optimize_for_webserver` replaces it the same way).
-        self._run_storage._engine = self.engine
-        self._schedule_storage._engine = self.engine
+        self._run_storage = SchemaAwareRunStorage(postgres_url, self.engine, **options)
+        self._event_log_storage = SchemaAwareEventLogStorage(postgres_url, self.engine, **options)
+        self._schedule_storage = SchemaAwareScheduleStorage(postgres_url, self.engine, **options)
         _checked_tables.add(postgres_url)
         super(DagsterPostgresStorage, self).__init__()
 

@@ -12,6 +12,7 @@ from sqlalchemy.schema import CreateColumn
 import vatsim_pipeline.storage.anomalies  # its table joins `metadata`
 import vatsim_pipeline.storage.archive_log  # its table joins `metadata`
 import vatsim_pipeline.storage.traffic_schema  # noqa: F401  (its tables join `metadata`)
+from vatsim_pipeline.storage.narrow_radios import narrow_transceivers
 from vatsim_pipeline.storage.partitions import (
     DEFAULT_AHEAD_DAYS,
     convert_plain_tables,
@@ -78,9 +79,10 @@ def _create_missing_indexes(engine: Engine) -> None:
 
 
 def migrate(engine: Engine, *, partitions_ahead_days: int = DEFAULT_AHEAD_DAYS) -> None:
-    """Create missing tables and indexes, add missing nullable columns, turn per-snapshot
-    tables left plain by an earlier version into partitioned ones (PostgreSQL), and create
-    the partitions of today and the next `partitions_ahead_days` days; never drops a row."""
+    """Create missing tables and indexes, add missing nullable columns, narrow the radios'
+    table (`narrow_radios`), turn per-snapshot tables left plain by an earlier version
+    into partitioned ones (PostgreSQL), and create the partitions of today and the next
+    `partitions_ahead_days` days; never drops a row."""
     if engine.dialect.name == "sqlite":
         url = engine.url
         if url.database and url.database != ":memory:":
@@ -90,6 +92,9 @@ def migrate(engine: Engine, *, partitions_ahead_days: int = DEFAULT_AHEAD_DAYS) 
     if convert_snapshot_rows(engine):
         logger.warning("migrate: transceivers: rows per radio and snapshot merged into runs")
     _add_missing_columns(engine)
+    # Before the conversion to partitions: a partition has exactly its parent's types.
+    for change in narrow_transceivers(engine):
+        logger.warning("migrate: transceivers: %s", change)
     convert_plain_tables(engine)
     metadata.create_all(engine)
     _create_missing_indexes(engine)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -209,7 +210,7 @@ controllers = Table(
 # run's first snapshot, the partition key) to `last_observed_at`; a run never crosses a UTC
 # day, so each lies in one partition. `radio_runs.transceiver_snapshots` expands them to
 # the one row per radio per snapshot that the feed said. Columns are ordered widest first
-# (no alignment padding on PostgreSQL).
+# (no alignment padding on PostgreSQL). Sizes per row are measured in docs/performance.md.
 transceivers = Table(
     "transceivers",
     metadata,
@@ -221,13 +222,22 @@ transceivers = Table(
     Column("height_agl_m", Float),
     Column("flight_id", Id, ForeignKey("flights.id", ondelete="SET NULL")),
     Column("controller_id", Id, ForeignKey("controllers.id", ondelete="SET NULL")),
-    Column("frequency_hz", BigInteger, nullable=False),
+    # Exact in 4 bytes: the parser takes no frequency above 2**31 - 1 Hz.
+    Column("frequency_hz", Integer, nullable=False),
     Column("transceiver_id", Integer, nullable=False),
     Column("callsign", Text, nullable=False),
     # A radio's runs in time order: the writer finds the run to extend by its key.
     Index("ux_transceivers_run", "callsign", "transceiver_id", "observed_at", unique=True),
+    # A flight's radios (flight summaries) and the FK action of a deleted flight.
     Index("ix_transceivers_flight", "flight_id"),
-    Index("ix_transceivers_controller", "controller_id"),
+    # Controllers' radios (flight summaries, by controller or all of them) and the FK action
+    # of a deleted controller: only their rows, not the pilots' NULLs (some 99% of rows).
+    Index(
+        "ix_transceivers_controller_linked",
+        "controller_id",
+        postgresql_where=text("controller_id IS NOT NULL"),
+        sqlite_where=text("controller_id IS NOT NULL"),
+    ),
     # SQLite: the open runs (ending at the previous snapshot) and retention by day.
     Index("ix_transceivers_last_observed_at", "last_observed_at").ddl_if(dialect="sqlite"),
     Index("ix_transceivers_observed_at", "observed_at").ddl_if(dialect="sqlite"),

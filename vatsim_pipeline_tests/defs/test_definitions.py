@@ -59,6 +59,6 @@ def test_postgres_profile_reads_its_url_from_the_environment(postgres_url, monke
         (REPOSITORY / "vatsim_pipeline/deploy/dagster.postgres.yaml").read_text()
     )
     with instance_for_test(overrides=config) as instance:
-        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert type(instance.event_log_storage).__name__ == "ColumnAwareEventLogStorage"
+        assert type(instance.run_storage).__name__ == "SchemaAwareRunStorage"
+        assert type(instance.event_log_storage).__name__ == "SchemaAwareEventLogStorage"
         assert instance.get_runs() is not None

@@ -20,7 +20,7 @@ from dagster_celery.launcher import CeleryRunLauncher
 from dagster_k8s import K8sRunLauncher
 from dagster_postgres import PostgresRunStorage
 
-from vatsim_pipeline.dagster_storage.pooled_postgres import ColumnAwareEventLogStorage
+from vatsim_pipeline.dagster_storage.schema_memo import SchemaAwareEventLogStorage
 from vatsim_pipeline.launcher.warm_launcher import WarmRunLauncher
 from vatsim_pipeline_tests.shared_data import REPOSITORY
 
@@ -126,14 +126,14 @@ def dagster_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def _instance(tmp_path: Path, profile: str) -> DagsterInstance:
     instance = DagsterInstance.from_config(str(_home(tmp_path, profile)))
     assert isinstance(instance.run_storage, PostgresRunStorage)
-    assert isinstance(instance.event_log_storage, ColumnAwareEventLogStorage)
+    assert isinstance(instance.event_log_storage, SchemaAwareEventLogStorage)
     # Runs, events and schedules share one pooled engine, in this process and in a run
     # worker that rebuilds the instance from its ref.
     engine = instance.event_log_storage._engine
     assert instance.run_storage._engine is engine
     assert instance.schedule_storage._engine is engine
     assert isinstance(
-        DagsterInstance.from_ref(instance.get_ref()).event_log_storage, ColumnAwareEventLogStorage
+        DagsterInstance.from_ref(instance.get_ref()).event_log_storage, SchemaAwareEventLogStorage
     )
     assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
     assert instance.get_tick_retention_settings(InstigatorType.SENSOR) == SENSOR_TICKS
