@@ -13,7 +13,7 @@ is not one (a two-year-old recording would read as a feed stuck for two years), 
 `fetched_at` stays empty. A snapshot whose transceivers feed stayed
 broken is stored with `transceivers_missing` set and its `radios_complete` check fails
 with a WARN on `transceivers`, reported by the same step for that materialization (not
-as a check of the step: see `anomaly_assets`); executed from the UI, the check reads the
+as a check of the step: see `ingest_step`); executed from the UI, the check reads the
 newest stored snapshot.
 """
 

@@ -80,10 +80,13 @@ def ingest_step(
     yield materialization
     engine = database.engine()
     yield from store_tables(context, engine, landed)
+    # Once the tables' materializations are recorded (Dagster records each yielded one
+    # before the step resumes), so that a snapshot stored without radios is reported even
+    # by a run that fails later.
+    radios = radios_check(landed.update_timestamp, landed.transceivers_missing)
+    report_for_newest_materialization(context.instance, RADIOS_CHECK, radios)
     yield from locate(context, engine, landed)
     yield detect(context, engine, landed, thresholds)
     # After every materialization is recorded: each check is reported for its asset's.
     report_checks(context.instance, database, landing)
-    radios = radios_check(landed.update_timestamp, landed.transceivers_missing)
-    report_for_newest_materialization(context.instance, RADIOS_CHECK, radios)
     report_anomaly_checks(context.instance, engine)

@@ -6,11 +6,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from dagster import DagsterEventType, DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, Failure
 from dagster_shared.serdes import serialize_value
 from sqlalchemy import func, select
 
 from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs import ingest_step as ingest_step_module
+from vatsim_pipeline.defs.ingest_assets import RADIOS_CHECK
 from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
 from vatsim_pipeline.defs.tags import (
     ERROR_CATEGORY_TAG,
@@ -207,3 +209,26 @@ def test_an_ingest_run_records_its_assets_and_reports_its_checks(vatsim_env, eng
         "newest_snapshot_fresh",
         "landing_writable",
     }
+
+
+def test_a_run_that_fails_after_storing_still_reports_the_missing_radios(
+    vatsim_env, engine, monkeypatch
+) -> None:
+    def broken(*_args):
+        raise Failure(description="locating broke", allow_retries=False)
+
+    monkeypatch.setattr(ingest_step_module, "locate", broken)
+    path = sequence_files()[0]
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    result = job.execute_in_process(
+        run_config=ingest_run_config(str(path), None, transceivers_missing="feed broke"),
+        instance=DagsterInstance.get(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    storage = DagsterInstance.get().event_log_storage
+    record = storage.get_latest_asset_check_execution_by_key([RADIOS_CHECK])[RADIOS_CHECK]
+    check = record.event.dagster_event.event_specific_data
+    assert check.target_materialization_data.run_id == result.run_id
+    assert not check.passed
+    assert check.description.endswith("stored without radios: feed broke")
