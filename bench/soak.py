@@ -617,7 +617,7 @@ class Soak:
             return
         dagster = str(Path(sys.executable).parent / "dagster")
         port = str(self.code_server_port)
-        command = [dagster, "code-server", "start", "-m", "vatsim_pipeline.definitions"]
+        command = [dagster, "api", "grpc", "-m", "vatsim_pipeline.definitions"]
         command += ["-h", "127.0.0.1", "-p", port]
         log = self.folder / "code-server.log"
         self.code_server = start(command, env, REPOSITORY, log, stdout=subprocess.DEVNULL)

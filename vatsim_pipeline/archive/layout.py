@@ -68,6 +68,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         [
             ("flight_id", pa.int64()),
             ("observed_at", TIME),
+            # A run of snapshots in this sector (see storage/assignment_runs.py); null in
+            # files written before runs: one snapshot.
+            ("last_observed_at", TIME),
             ("sector_id", pa.string()),
         ]
     ),

@@ -43,6 +43,7 @@ from vatsim_pipeline.dagster_storage.schema_memo import (
     SchemaAwareEventLogStorage,
     SchemaAwareRunStorage,
     SchemaAwareScheduleStorage,
+    learn_schema,
 )
 
 # Connections kept open per process; more are opened for a burst and closed after it.
@@ -111,7 +112,9 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         self._run_storage = SchemaAwareRunStorage(postgres_url, self.engine, **options)
         self._event_log_storage = SchemaAwareEventLogStorage(postgres_url, self.engine, **options)
         self._schedule_storage = SchemaAwareScheduleStorage(postgres_url, self.engine, **options)
-        _checked_tables.add(postgres_url)
+        if postgres_url not in _checked_tables:
+            learn_schema(self._run_storage, self._schedule_storage, self._event_log_storage)
+            _checked_tables.add(postgres_url)
         super(DagsterPostgresStorage, self).__init__()
 
     @classmethod

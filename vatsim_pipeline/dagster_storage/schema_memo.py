@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from dagster._core.storage.schedules.migration import (
+    SCHEDULE_JOBS_SELECTOR_ID,
+    SCHEDULE_TICKS_SELECTOR_ID,
+)
 from dagster_postgres import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
@@ -107,3 +111,38 @@ class SchemaAwareEventLogStorage(PostgresEventLogStorage):
     def has_table(self, table_name: str) -> bool:
         ask = super().has_table
         return remembered(self.postgres_url, table_name, lambda: ask(table_name))
+
+
+# What Dagster asks about its schema during runs, sensor ticks and the daemon's loops.
+_EVENT_LOG_TABLES = (
+    "asset_event_tags",
+    "asset_check_executions",
+    "dynamic_partitions",
+    "concurrency_limits",
+    "concurrency_slots",
+    "pending_steps",
+)
+_ASSET_KEY_COLUMNS = ("last_materialization_timestamp", "cached_status_data")
+_SCHEDULE_INDEXES = (SCHEDULE_JOBS_SELECTOR_ID, SCHEDULE_TICKS_SELECTOR_ID)
+
+
+def learn_schema(
+    runs: SchemaAwareRunStorage,
+    schedules: SchemaAwareScheduleStorage,
+    events: SchemaAwareEventLogStorage,
+) -> None:
+    """Ask every question once, in the process that opens the storage first: the warm
+    process of `launcher.zygote` does, so each run forked from it starts knowing the
+    answers instead of reflecting the catalog again (a tenth of a second per run)."""
+    runs.has_run_stats_index_cols()
+    runs.has_backfill_id_column()
+    runs.has_bulk_actions_selector_cols()
+    runs.has_bulk_action_job_name_column()
+    runs.has_backfill_tags_table()
+    schedules.has_instigators_table()
+    for index in _SCHEDULE_INDEXES:
+        schedules.has_built_index(index)
+    for table in _EVENT_LOG_TABLES:
+        events.has_table(table)
+    for column in _ASSET_KEY_COLUMNS:
+        events.has_asset_key_col(column)

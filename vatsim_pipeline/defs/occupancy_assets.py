@@ -32,7 +32,8 @@ OCCUPANCY_SPECS = [
         deps=["landed_snapshot", "flights", "sectors"],
         description="One row per stay of a flight in a sector (most specific sector of "
         "each position): entry and exit time and point; no exit while still inside. "
-        "`sector_assignments` holds the sector of every position.",
+        "`sector_assignments` holds the sector of every position, one row per stretch "
+        "of a flight's snapshots in one sector.",
         metadata=table_metadata(OCCUPANCY),
     ),
     AssetSpec(

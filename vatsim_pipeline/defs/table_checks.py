@@ -47,6 +47,8 @@ from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.storage.assignment_runs import covering
+from vatsim_pipeline.storage.partitions import day_start, utc_day
 from vatsim_pipeline.storage.position_runs import position_snapshots, run_end_of
 from vatsim_pipeline.storage.schema import (
     feed_snapshots,
@@ -184,8 +186,9 @@ def _positions_located(connection: Connection) -> AssetCheckResult:
             positions.outerjoin(
                 assigned,
                 and_(
-                    assigned.c.flight_id == positions.c.flight_id,
-                    assigned.c.observed_at == newest,
+                    covering(assigned, positions.c.flight_id, newest),
+                    # Runs never cross midnight: only the day's partition.
+                    assigned.c.observed_at >= day_start(utc_day(newest)),
                 ),
             )
         )

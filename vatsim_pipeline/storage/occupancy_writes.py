@@ -3,9 +3,12 @@ controller connection's staffed sectors up to date, all in one transaction.
 
 Everything is read from the database, never from the payload in memory:
 
-1. The snapshot's positions (flights seen at `observed_at`) that have no row in
-   `sector_assignments` yet are located, all at once, and assigned. Positions already
-   assigned are never located again, so a replayed snapshot costs one query.
+1. The snapshot's positions (flights seen at `observed_at`) that no run of
+   `sector_assignments` covers yet are located, all at once, and assigned: each joins
+   its flight's run in the same sector ending at the previous recorded snapshot (the
+   live case: one more snapshot in the same sector) or begins one (`assignment_runs`).
+   Positions already assigned are never located again, so a replayed snapshot costs one
+   query.
 2. A flight whose new position changes nothing (see `occupancy.append_changes_nothing`,
    the common case: one more position in the same sector) is left alone. Every other
    touched flight has its intervals rebuilt from its whole stored track and the stored
@@ -34,11 +37,9 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
-    text,
     tuple_,
     update,
 )
-from sqlalchemy.dialects import sqlite
 
 from vatsim_pipeline.sectors.boundaries import Sector
 from vatsim_pipeline.sectors.locate import SectorIndex
@@ -49,10 +50,16 @@ from vatsim_pipeline.sectors.occupancy import (
     intervals,
 )
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
+from vatsim_pipeline.storage.assignment_runs import (
+    Located,
+    Run,
+    covering,
+    serialise_writers,
+    store_located,
+)
 from vatsim_pipeline.storage.partitions import ensure_day_partitions, utc_day
-from vatsim_pipeline.storage.position_runs import position_snapshots
+from vatsim_pipeline.storage.position_runs import position_snapshots, run_end_of
 from vatsim_pipeline.storage.schema import (
-    UTCDateTime,
     controller_sectors,
     controllers,
     flight_sector_occupancy,
@@ -63,14 +70,6 @@ from vatsim_pipeline.storage.schema import (
 from vatsim_pipeline.storage.sector_writes import load_sector_rows
 
 CHUNK = 500
-ASSIGN_FROM_ARRAYS = text(
-    "INSERT INTO sector_assignments (flight_id, observed_at, sector_id) "
-    "SELECT flight_id, :observed_at, sector_id "
-    "FROM unnest(CAST(:flight_ids AS bigint[]), CAST(:sector_ids AS text[])) "
-    "AS located(flight_id, sector_id) ON CONFLICT DO NOTHING"
-).bindparams(bindparam("observed_at", type_=UTCDateTime))
-# Any constant shared by every writer of the occupancy tables ("SECT0CC" in hex-speak).
-ADVISORY_LOCK_KEY = 0x5EC70CC
 OCCUPANCY = flight_sector_occupancy
 INTERVAL_FIELDS = Interval._fields
 # An interval is keyed by (sector_id, entered_at); the rest may change in a rebuild.
@@ -167,68 +166,49 @@ def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
-def serialise_writers(connection: Connection) -> None:
-    """Hold the occupancy writers' lock until the transaction ends (PostgreSQL)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-
-
-def _assign(
-    connection: Connection,
-    observed_at: datetime,
-    flight_ids: list[int],
-    sector_ids: list[str | None],
-) -> None:
-    """Store located positions; on PostgreSQL as two arrays, which measured ten times
-    faster than an executemany of 1,500 rows."""
-    if not flight_ids:
-        return
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            ASSIGN_FROM_ARRAYS,
-            {"observed_at": observed_at, "flight_ids": flight_ids, "sector_ids": sector_ids},
-        )
-        return
-    connection.execute(
-        sqlite.insert(sector_assignments).on_conflict_do_nothing(),
-        [
-            {"flight_id": flight_id, "observed_at": observed_at, "sector_id": sector_id}
-            for flight_id, sector_id in zip(flight_ids, sector_ids, strict=True)
-        ],
-    )
-
-
 def _touched_positions(connection: Connection, t: datetime) -> list[Any]:
-    """The snapshot's positions, whether each is assigned, and for each flight the sector
-    of its previous assigned position and the time of the next one.
+    """The snapshot's positions, and for each flight its latest run starting at or before
+    `t` (the one covering `t` when the position is assigned, else the one before) and its
+    next run: start, end and sector of each.
 
-    The neighbours are scalar subqueries: each runs as one index probe per flight, where
+    The runs are scalar subqueries: each runs as one index probe per flight, where
     a join or EXISTS may be planned as a scan of the whole (ever-growing) table.
     """
     other = sector_assignments.alias("other")
     own = other.c.flight_id == flights.c.id
 
-    def scalar(column, *where):
-        return select(column).where(own, *where).scalar_subquery()
+    def latest(column):
+        return (
+            select(column)
+            .where(own, other.c.observed_at <= t)
+            .order_by(other.c.observed_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
 
-    previous_sector = (
-        select(other.c.sector_id)
-        .where(own, other.c.observed_at < t)
-        .order_by(other.c.observed_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    def following(column):
+        return (
+            select(column)
+            .where(own, other.c.observed_at > t)
+            .order_by(other.c.observed_at)
+            .limit(1)
+            .scalar_subquery()
+        )
+
     position = position_snapshots
+    run_columns = {
+        "start": other.c.observed_at,
+        "end": run_end_of(other),
+        "sector": other.c.sector_id,
+    }
     statement = (
         select(
             flights.c.id,
             flights.c.status,
             position.c.latitude,
             position.c.longitude,
-            scalar(func.count(), other.c.observed_at == t).label("assigned"),
-            scalar(func.max(other.c.observed_at), other.c.observed_at < t).label("previous_at"),
-            previous_sector.label("previous_sector"),
-            scalar(func.min(other.c.observed_at), other.c.observed_at > t).label("next_at"),
+            *(latest(column).label(f"before_{name}") for name, column in run_columns.items()),
+            *(following(column).label(f"after_{name}") for name, column in run_columns.items()),
         )
         .select_from(
             flights.join(
@@ -238,6 +218,10 @@ def _touched_positions(connection: Connection, t: datetime) -> list[Any]:
         .where(flights.c.last_seen >= t, flights.c.first_seen <= t)
     )
     return connection.execute(statement).all()
+
+
+def _run(flight_id: int, start: datetime | None, end: datetime | None, sector_id) -> Run | None:
+    return None if start is None or end is None else Run(flight_id, start, end, sector_id)
 
 
 def update_occupancy(
@@ -255,21 +239,33 @@ def update_occupancy(
         serialise_writers(connection)
         touched = _touched_positions(connection, observed_at)
         result.positions = len(touched)
-        fresh = [row for row in touched if not row.assigned]
+        fresh = [row for row in touched if row.before_end is None or row.before_end < observed_at]
         located = sector_set.index.locate_many(
             [row.latitude for row in fresh], [row.longitude for row in fresh]
         )
-        _assign(connection, observed_at, [row.id for row in fresh], located)
+        store_located(
+            connection,
+            observed_at,
+            [
+                Located(
+                    row.id,
+                    sector_id,
+                    _run(row.id, row.before_start, row.before_end, row.before_sector),
+                    _run(row.id, row.after_start, row.after_end, row.after_sector),
+                )
+                for row, sector_id in zip(fresh, located, strict=True)
+            ],
+        )
         result.assigned = len(fresh)
         result.outside_sectors = sum(1 for sector_id in located if sector_id is None)
         to_rebuild = [
             row.id
             for row, sector_id in zip(fresh, located, strict=True)
             if not append_changes_nothing(
-                row.previous_sector,
+                row.before_sector,
                 sector_id,
-                has_previous=row.previous_at is not None,
-                has_next=row.next_at is not None,
+                has_previous=row.before_start is not None,
+                has_next=row.after_start is not None,
                 active=row.status == "active",
             )
         ]
@@ -284,7 +280,7 @@ def _tracks(connection: Connection, flight_ids: list[int]) -> dict[int, list[Obs
     rows = connection.execute(
         select(
             assigned.c.flight_id,
-            assigned.c.observed_at,
+            position.c.observed_at,
             assigned.c.sector_id,
             position.c.latitude,
             position.c.longitude,
@@ -292,15 +288,11 @@ def _tracks(connection: Connection, flight_ids: list[int]) -> dict[int, list[Obs
         )
         .select_from(
             assigned.join(
-                position,
-                and_(
-                    position.c.flight_id == assigned.c.flight_id,
-                    position.c.observed_at == assigned.c.observed_at,
-                ),
+                position, covering(assigned, position.c.flight_id, position.c.observed_at)
             )
         )
         .where(assigned.c.flight_id.in_(flight_ids))
-        .order_by(assigned.c.flight_id, assigned.c.observed_at)
+        .order_by(assigned.c.flight_id, position.c.observed_at)
     )
     tracks: dict[int, list[Observation]] = defaultdict(list)
     for flight_id, *observation in rows:

@@ -17,6 +17,7 @@ Rows are lists of plain values in a fixed column order (`FLIGHT_COLUMNS`), not o
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,13 +29,14 @@ import numpy
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from sqlalchemy import Connection, Engine, Row, and_, func, select
+from sqlalchemy import Connection, Engine, Row, func, select
 
 from vatsim_pipeline.archive.reader import column_values, window_table
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
 from vatsim_pipeline.storage.archive_log import archived_between
 from vatsim_pipeline.storage.archived_positions import archived_window
-from vatsim_pipeline.storage.partitions import utc_day
+from vatsim_pipeline.storage.assignment_runs import covering
+from vatsim_pipeline.storage.partitions import day_start, utc_day
 from vatsim_pipeline.storage.position_runs import positions_between
 from vatsim_pipeline.storage.reads_base import newest_update
 from vatsim_pipeline.storage.reads_history import TimeArgument, parse_time
@@ -156,10 +158,7 @@ def _live_rows(connection: Connection, cutoff: datetime) -> list[list[Any]]:
         )
         .outerjoin(
             sector_assignments,
-            and_(
-                sector_assignments.c.flight_id == flights.c.id,
-                sector_assignments.c.observed_at == flights.c.last_seen,
-            ),
+            covering(sector_assignments, flights.c.id, flights.c.last_seen),
         )
         .where(flights.c.status == "active", flights.c.last_seen >= cutoff)
         .order_by(flights.c.callsign, flights.c.id)
@@ -218,10 +217,7 @@ def _past_rows(connection: Connection, at: datetime, cutoff: datetime) -> list[l
             )
             .outerjoin(
                 sector_assignments,
-                and_(
-                    sector_assignments.c.flight_id == in_window.c.flight_id,
-                    sector_assignments.c.observed_at == in_window.c.observed_at,
-                ),
+                covering(sector_assignments, in_window.c.flight_id, in_window.c.observed_at),
             )
             .where(in_window.c.newest_first == 1)
         )
@@ -260,26 +256,36 @@ def _archived_latest(
     newest = numpy.flatnonzero(numpy.append(flight[1:] != flight[:-1], True))
     latest = window.take(pa.array(newest, pa.int64())) if len(flight) else window
     sector_days = archived_between(connection, sector_assignments.name, first, last)
-    sector_of: dict[tuple, str | None] = {}
+    runs_of: dict[int, list[tuple]] = defaultdict(list)
     if sector_days and latest.num_rows:
-        assigned = window_table(
-            sector_days, cutoff, until, ("flight_id", "observed_at", "sector_id")
-        )
+        # A run holding a moment of the window starts on the moment's day, at the earliest
+        # at the start of the cutoff's day (runs never cross midnight).
+        assigned = window_table(sector_days, day_start(first), until, ARCHIVED_RUN)
         keys = pc.is_in(assigned.column("flight_id"), value_set=latest.column("flight_id"))
         assigned = assigned.filter(keys)
-        sector_of = {
-            (flight_id, moment): sector
-            for flight_id, moment, sector in zip(
-                *(column_values(assigned.column(n)) for n in assigned.column_names), strict=True
-            )
-        }
+        for flight_id, *run in zip(
+            *(column_values(assigned.column(n)) for n in ARCHIVED_RUN), strict=True
+        ):
+            runs_of[flight_id].append(run)
     found = {}
     columns = [column_values(latest.column(name)) for name in ARCHIVED_POSITION]
     for values in zip(*columns, strict=True):
         row = dict(zip(ARCHIVED_POSITION, values, strict=True))
-        row["sector_id"] = sector_of.get((row["flight_id"], row["observed_at"]))
+        row["sector_id"] = _sector_at(runs_of.get(row["flight_id"], []), row["observed_at"])
         found[row["flight_id"]] = SimpleNamespace(**row)
     return found
+
+
+ARCHIVED_RUN = ("flight_id", "observed_at", "last_observed_at", "sector_id")
+
+
+def _sector_at(runs: list[tuple], moment: datetime) -> str | None:
+    """The sector of the archived run (start, end or None, sector) holding `moment`; an
+    end of None (a file from before runs) is a run of its start alone."""
+    for start, end, sector in runs:
+        if start <= moment <= (end or start):
+            return sector
+    return None
 
 
 def resolve_moment(connection: Connection, at: TimeArgument) -> tuple[datetime | None, bool]:

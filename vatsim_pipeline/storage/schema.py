@@ -306,7 +306,11 @@ sector_assignments = Table(
         primary_key=True,
         autoincrement=False,
     ),
+    # A row is a run (`assignment_runs`): the flight was located in this sector in every
+    # recorded snapshot from `observed_at` to `last_observed_at` (NULL: that one snapshot,
+    # as every row of a table written before runs existed).
     Column("observed_at", UTCDateTime, primary_key=True),
+    Column("last_observed_at", UTCDateTime),
     # The most specific sector covering the position; null over airspace no sector covers.
     Column("sector_id", Text),
     Index("ix_sector_assignments_observed_at", "observed_at").ddl_if(dialect="sqlite"),

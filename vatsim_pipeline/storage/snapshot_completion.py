@@ -6,7 +6,7 @@ positions, so "stored" alone would let a snapshot stay unlocated for good; the r
 runs the whole step again, storing idempotently, and locates them. Dead letters list
 the unfinished snapshots of failed runs, and run pruning keeps those runs (their replay
 needs them); both ask here.
-Located means no position of the snapshot lacks a `sector_assignments` row, or no
+Located means no position of the snapshot lacks a `sector_assignments` run, or no
 sectors are stored at all (locating then records nothing: nothing could be located).
 """
 
@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, select
 
+from vatsim_pipeline.storage.assignment_runs import covering
 from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.schema import (
     feed_snapshots,
@@ -56,8 +57,7 @@ def _unlocated(t: ColumnElement) -> ColumnElement[bool]:
     """
     position = position_snapshots
     assigned = exists().where(
-        sector_assignments.c.flight_id == position.c.flight_id,
-        sector_assignments.c.observed_at == position.c.observed_at,
+        covering(sector_assignments, position.c.flight_id, position.c.observed_at)
     )
     lacking = (
         select(flights.c.id)

@@ -1,6 +1,7 @@
 """The exact state of one recorded snapshot, rebuilt from the compact tables.
 
-The per-snapshot tables store what did not change once (`position_runs`); this module
+The per-snapshot tables store what did not change once (`position_runs`, `radio_runs`,
+`assignment_runs`); this module
 reads them back into what the feed said at one update, keyed by natural keys, so that a
 test can hold every recorded snapshot against its payload. It is the reference reading:
 if a compact table lost or invented anything, the state built here differs.
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from vatsim_pipeline.storage.assignment_runs import assignment_snapshots
 from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.radio_runs import VALUES, transceiver_snapshots
 from vatsim_pipeline.storage.schema import controllers, feed_snapshots, flights
@@ -32,6 +34,9 @@ class SnapshotState:
     radios: dict[tuple[str, int], tuple] = field(default_factory=dict)
     """(callsign, transceiver_id) -> frequency, latitude, longitude, heights, and the
     connection keys of the flight and of the controller it is linked to (or None)."""
+    sectors: dict[Key, str | None] = field(default_factory=dict)
+    """Pilot connection -> the sector its position was located in (None: outside every
+    sector); only the positions located so far."""
 
 
 def recorded_snapshots(connection: Connection) -> list[datetime]:
@@ -57,7 +62,18 @@ def snapshot_state(connection: Connection, update_timestamp: datetime) -> Snapsh
         update_timestamp,
         positions={tuple(row[:3]): tuple(row[3:]) for row in connection.execute(statement)},
         radios=_radios(connection, update_timestamp),
+        sectors=_sectors(connection, update_timestamp),
     )
+
+
+def _sectors(connection: Connection, update_timestamp: datetime) -> dict[Key, str | None]:
+    a = assignment_snapshots.c
+    statement = (
+        select(flights.c.cid, flights.c.callsign, flights.c.logon_time, a.sector_id)
+        .join_from(assignment_snapshots, flights, flights.c.id == a.flight_id)
+        .where(a.observed_at == update_timestamp)
+    )
+    return {tuple(row[:3]): row[3] for row in connection.execute(statement)}
 
 
 def _radios(connection: Connection, update_timestamp: datetime) -> dict[tuple[str, int], tuple]:

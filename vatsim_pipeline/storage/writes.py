@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.feed.models import Snapshot
 from vatsim_pipeline.storage import core_writes, postgres_writes
+from vatsim_pipeline.storage.assignment_runs import split_at_late_snapshot
 from vatsim_pipeline.storage.partitions import ensure_day_partitions, utc_day
 from vatsim_pipeline.storage.schema import feed_snapshots, rejected_records
 from vatsim_pipeline.storage.snapshot_rows import REJECTED_COLUMNS, snapshot_rows
@@ -55,6 +56,9 @@ def write_snapshot(
     rows = snapshot_rows(snapshot)
     path = postgres_writes if engine.dialect.name == "postgresql" else core_writes
     with engine.begin() as connection:
+        # First, so that its lock (taken only when the snapshot is late) comes before any
+        # row lock: runs of sector assignments spanning a snapshot recorded late are cut.
+        split_at_late_snapshot(connection, ts)
         tables = path.write_rows(connection, rows, ts)
         core_writes.insert_new(
             connection,

@@ -14,19 +14,22 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import Engine, func, literal, select
+from sqlalchemy import Engine, func, select
 
 from vatsim_pipeline.api.app import create_app
 from vatsim_pipeline.archive.layout import SCHEMAS, SORT_KEYS
 from vatsim_pipeline.archive.reader import check_files
 from vatsim_pipeline.feed.parse import parse_data_feed, parse_transceivers
 from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_tables
+from vatsim_pipeline.sectors.staffing import StaffingIndex
 from vatsim_pipeline.storage.archive_log import all_archived
+from vatsim_pipeline.storage.assignment_runs import assignment_snapshots
+from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
 from vatsim_pipeline.storage.partitions import PARTITIONED, PARTITIONED_NAMES, list_partitions
 from vatsim_pipeline.storage.position_runs import position_snapshots
 from vatsim_pipeline.storage.reads_map import flights_at
 from vatsim_pipeline.storage.reads_tracks import track_frame
-from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
+from vatsim_pipeline.storage.schema import flight_positions, flights
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.api import get, ok, serving
 from vatsim_pipeline_tests.cli import refused
@@ -42,17 +45,17 @@ def _store(engine: Engine, path: Path, *, radios: bool = False) -> None:
     if radios:
         parse_transceivers(shared_data(TRANSCEIVERS_FEED).read_bytes(), snapshot)
     write_snapshot(engine, snapshot)
-    with engine.begin() as connection:
-        connection.execute(
-            sector_assignments.insert().from_select(
-                ["flight_id", "observed_at", "sector_id"],
-                select(
-                    position_snapshots.c.flight_id,
-                    position_snapshots.c.observed_at,
-                    literal("EDGG"),
-                ).where(position_snapshots.c.observed_at == snapshot.update_timestamp),
-            )
-        )
+    update_occupancy(engine, snapshot.update_timestamp, EVERYWHERE_EDGG)
+
+
+class _Everywhere:
+    """A locator placing every position in EDGG: runs of a whole flight."""
+
+    def locate_many(self, lats, lons) -> list[str | None]:
+        return ["EDGG"] * len(lats)
+
+
+EVERYWHERE_EDGG = SectorSet(key=(1, None), index=_Everywhere(), staffing=StaffingIndex([]))  # type: ignore[arg-type]
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -212,17 +215,15 @@ def test_the_map_replays_an_archived_moment_as_before(
     assert len(before.rows) > 900 and {row[-1] for row in before.rows} == {"EDGG"}
 
 
-def _as_before_runs(engine: Engine, path: Path) -> None:
-    """Rewrite an archived positions file as an archive from before runs wrote it: one
-    row per snapshot, no `last_observed_at` column."""
-    layout = SCHEMAS["flight_positions"]
+def _as_before_runs(engine: Engine, path: Path, table: str = "flight_positions") -> None:
+    """Rewrite an archived positions (or sector assignments) file as an archive from
+    before runs wrote it: one row per snapshot, no `last_observed_at` column."""
+    layout = SCHEMAS[table]
     old = layout.remove(layout.get_field_index("last_observed_at"))
+    expanded = {"flight_positions": position_snapshots, "sector_assignments": assignment_snapshots}
+    view = expanded[table]
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(position_snapshots).order_by(
-                position_snapshots.c.flight_id, position_snapshots.c.observed_at
-            )
-        ).all()
+        rows = connection.execute(select(view).order_by(view.c.flight_id, view.c.observed_at)).all()
     pq.write_table(pa.Table.from_pylist([row._asdict() for row in rows], schema=old), path)
 
 
@@ -231,20 +232,29 @@ def test_a_day_archived_before_runs_still_reads_the_same(
 ) -> None:
     at = datetime(2024, 11, 22, 12, 50, 0, tzinfo=UTC)
     path = archive / f"flight_positions/day={DAY}/flight_positions_{DAY}.parquet"
+    sectors = archive / f"sector_assignments/day={DAY}/sector_assignments_{DAY}.parquet"
     with engine.connect() as connection:
         moment = flights_at(connection, at, timedelta(minutes=2))
     app = create_app(engine)
     with serving(app) as base:
         before = _tracks(base, recorded)
-        runs = _counts(engine)["flight_positions"]
+        runs = _counts(engine)
         scratch = archive.parent / "before-runs.parquet"
+        sector_scratch = archive.parent / "sectors-before-runs.parquet"
         _as_before_runs(engine, scratch)  # while the tables still hold the day
+        _as_before_runs(engine, sector_scratch, "sector_assignments")
 
         sweep_tables(engine, _retention(archive), now=NOW)
+        # Files written now carry the runs' end.
+        assert "last_observed_at" in pq.read_schema(sectors).names
+        assert pq.read_metadata(sectors).num_rows == runs["sector_assignments"]
         scratch.replace(path)
+        sector_scratch.replace(sectors)
 
         assert "last_observed_at" not in pq.read_schema(path).names
-        assert pq.read_metadata(path).num_rows > runs
+        assert "last_observed_at" not in pq.read_schema(sectors).names
+        assert pq.read_metadata(path).num_rows > runs["flight_positions"]
+        assert pq.read_metadata(sectors).num_rows > 3 * runs["sector_assignments"]
         assert _tracks(base, recorded) == before
     with engine.connect() as connection:
         assert flights_at(connection, at, timedelta(minutes=2)).rows == moment.rows

@@ -98,29 +98,6 @@ def test_a_forked_child_opens_its_own_connections(postgres_url: str) -> None:
     storage.engine.dispose()
 
 
-def test_asset_key_columns_are_reflected_once_and_missing_ones_asked_again(
-    postgres_url: str,
-) -> None:
-    storage = PooledPostgresStorage(_dagster_url(postgres_url))
-    statements: list[str] = []
-    event.listen(
-        storage.engine, "before_cursor_execute", lambda _c, _cur, sql, *_: statements.append(sql)
-    )
-    events = storage.event_log_storage
-
-    assert events.has_asset_key_col("last_materialization_timestamp") is True
-    reflected = len(statements)
-    assert reflected > 0
-    assert events.has_asset_key_col("last_materialization_timestamp") is True
-    assert len(statements) == reflected
-
-    assert events.has_asset_key_col("no_such_column") is False
-    asked = len(statements)
-    assert events.has_asset_key_col("no_such_column") is False
-    assert len(statements) > asked
-    storage.engine.dispose()
-
-
 def test_instances_of_one_process_share_the_engine_its_connections_and_table_checks(
     tmp_path: Path, postgres_url: str
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from dagster import RunsFilter
 from sqlalchemy import event
 
-from vatsim_pipeline.dagster_storage import schema_memo
+from vatsim_pipeline.dagster_storage import pooled_postgres, schema_memo
 from vatsim_pipeline.dagster_storage.pooled_postgres import PooledPostgresStorage
 
 
@@ -70,3 +70,24 @@ def test_what_one_instance_found_serves_the_next_of_the_process(storage, postgre
         second, lambda: second.schedule_storage.get_instigator_state("origin", "selector")
     )
     assert reads == 0
+
+
+def test_the_first_storage_of_a_process_learns_the_schema_for_its_forks(postgres_url) -> None:
+    """The warm process opens the storage once; every run forked from it inherits the
+    answers and reflects nothing (`learn_schema`)."""
+    url = postgres_url.replace("+psycopg2", "")
+    schema_memo._found.clear()
+    pooled_postgres._checked_tables.discard(url)
+    storage = PooledPostgresStorage(url)
+    try:
+        runs, events = storage.run_storage, storage.event_log_storage
+
+        def a_run() -> None:
+            runs.get_run_records(RunsFilter(job_name="ingest"), limit=5)
+            storage.schedule_storage.get_instigator_state("origin", "selector")
+            events.has_table("asset_check_executions")
+            events.has_asset_key_col("last_materialization_timestamp")
+
+        assert _catalog_reads(storage, a_run) == 0
+    finally:
+        storage.engine.dispose()

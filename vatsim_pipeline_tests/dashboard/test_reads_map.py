@@ -9,6 +9,7 @@ import pytest
 import shapely
 from sqlalchemy import Engine, select
 
+from vatsim_pipeline.storage.assignment_runs import assignment_snapshots
 from vatsim_pipeline.storage.engine import make_engine
 from vatsim_pipeline.storage.reads import ACTIVITY_WINDOW, QueryService
 from vatsim_pipeline.storage.reads_map import (
@@ -17,7 +18,6 @@ from vatsim_pipeline.storage.reads_map import (
     flights_at,
     sector_shapes,
 )
-from vatsim_pipeline.storage.schema import sector_assignments
 from vatsim_pipeline_tests.backends import BACKENDS
 from vatsim_pipeline_tests.dashboard.support import TIMES, map_database, pilots_at
 from vatsim_pipeline_tests.storage.reads_support import real_sectors
@@ -89,12 +89,13 @@ def test_before_the_first_update_nothing_is_shown(reads: MapReads):
 
 
 def test_every_row_names_the_sector_its_position_was_located_in(engine: Engine):
+    assigned = assignment_snapshots
     with engine.connect() as connection:
         shown = flights_at(connection, TIMES[1], ACTIVITY_WINDOW)
         located = dict(
             connection.execute(
-                select(sector_assignments.c.flight_id, sector_assignments.c.sector_id).where(
-                    sector_assignments.c.observed_at == TIMES[1]
+                select(assigned.c.flight_id, assigned.c.sector_id).where(
+                    assigned.c.observed_at == TIMES[1]
                 )
             ).all()
         )

@@ -73,7 +73,7 @@ def _free_port() -> int:
 
 
 def _start_code_server(home: Path, env: dict[str, str]) -> subprocess.Popen:
-    """`dagster code-server start` as the service unit runs it, on a free port written into
+    """`dagster api grpc` as the service unit runs it, on a free port written into
     the deploy workspace; returns once it answers a health check."""
     port = str(_free_port())
     workspace = GRPC_WORKSPACE.read_text().replace("port: 4266", f"port: {port}")
@@ -81,7 +81,7 @@ def _start_code_server(home: Path, env: dict[str, str]) -> subprocess.Popen:
     (home / "workspace.yaml").write_text(workspace)
     dagster = str(Path(sys.executable).parent / "dagster")
     server = subprocess.Popen(
-        [dagster, "code-server", "start", "-m", "vatsim_pipeline.definitions",
+        [dagster, "api", "grpc", "-m", "vatsim_pipeline.definitions",
          "-h", "127.0.0.1", "-p", port],
         cwd=REPOSITORY, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -11,13 +11,15 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult
 from dagster._core.test_utils import create_run_for_test
-from sqlalchemy import Engine, and_, func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.dead_letters import list_dead_letters, replay
 from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
 from vatsim_pipeline.feed.client import snapshot_timestamp
-from vatsim_pipeline.storage.schema import feed_snapshots, flight_positions, sector_assignments
+from vatsim_pipeline.storage.assignment_runs import covering
+from vatsim_pipeline.storage.position_runs import position_snapshots
+from vatsim_pipeline.storage.schema import feed_snapshots, sector_assignments
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline.storage.snapshot_completion import NOT_LOCATED, NOT_STORED
 from vatsim_pipeline_tests.defs.test_fault_recovery import _broken_url
@@ -65,19 +67,17 @@ def refused_sector_assignments(engine: Engine) -> Iterator[None]:
 
 
 def positions_and_located(engine: Engine, stamp: datetime) -> tuple[int, int]:
-    """How many positions the snapshot has, and how many of them have a sector row."""
-    joined = flight_positions.outerjoin(
-        sector_assignments,
-        and_(
-            sector_assignments.c.flight_id == flight_positions.c.flight_id,
-            sector_assignments.c.observed_at == flight_positions.c.observed_at,
-        ),
+    """How many positions the snapshot has, and how many of them have a sector (both
+    tables hold runs, read here one row per snapshot)."""
+    position = position_snapshots
+    joined = position.outerjoin(
+        sector_assignments, covering(sector_assignments, position.c.flight_id, stamp)
     )
     with engine.connect() as connection:
         total, located = connection.execute(
             select(func.count(), func.count(sector_assignments.c.observed_at))
             .select_from(joined)
-            .where(flight_positions.c.observed_at == stamp)
+            .where(position.c.observed_at == stamp)
         ).one()
     return total, located
 

@@ -11,6 +11,7 @@ from vatsim_pipeline.defs.anomaly_assets import ANOMALY_CHECKS as ANOMALY_CHECK_
 from vatsim_pipeline.defs.ingest_assets import RADIOS_CHECK
 from vatsim_pipeline.defs.ingest_job import ingest_run_config
 from vatsim_pipeline.defs.table_checks import DESCRIPTIONS
+from vatsim_pipeline.storage.assignment_runs import assignment_snapshots
 from vatsim_pipeline.storage.schema import controller_sectors, controllers, sector_assignments
 from vatsim_pipeline.storage.sector_writes import replace_sectors
 from vatsim_pipeline_tests.shared_data import sequence_files
@@ -107,7 +108,8 @@ def test_each_ingest_run_locates_its_snapshot_and_checks_the_tables(
     located = found[-1]["newest_snapshot_positions_located"][1]
     assert located == f"957 of 957 positions at {last['update_timestamp']} located"
     with engine.connect() as connection:
-        assigned = connection.scalar(select(func.count()).select_from(sector_assignments))
+        assigned = connection.scalar(select(func.count()).select_from(assignment_snapshots))
+        rows = connection.scalar(select(func.count()).select_from(sector_assignments))
         staffed = {
             sector_id
             for _, sector_id in connection.execute(
@@ -117,6 +119,7 @@ def test_each_ingest_run_locates_its_snapshot_and_checks_the_tables(
             )
         }
     assert assigned == sum(len(raw(path)["pilots"]) for path in FILES)
+    assert rows < assigned / 3  # a flight's stretch in one sector is one row
     assert staffed == {"EKDK"}
 
 

@@ -29,12 +29,13 @@ from dagster._core.scheduler.instigation import (
     InstigatorStatus,
     SensorInstigatorData,
 )
-from sqlalchemy import Engine, and_, delete, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.ingest_step import ingest_step
 from vatsim_pipeline.defs.table_checks import FRESH, TABLE_CHECKS
 from vatsim_pipeline.defs.table_docs import table_metadata
+from vatsim_pipeline.storage.assignment_runs import covering
 from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
 from vatsim_pipeline.storage.position_runs import run_end
 from vatsim_pipeline.storage.schema import flight_positions, flights, sector_assignments
@@ -152,13 +153,9 @@ def test_a_lost_position_and_a_lost_assignment_fail_their_checks(
                 run_end >= NEWEST,
             )
         )
+        # The run holding its newest assignment (assignments are stored as runs too).
         connection.execute(
-            delete(sector_assignments).where(
-                and_(
-                    sector_assignments.c.flight_id == other_id,
-                    sector_assignments.c.observed_at == NEWEST,
-                )
-            )
+            delete(sector_assignments).where(covering(sector_assignments, other_id, NEWEST))
         )
     found = run_checks()
     pilots = len(raw(FILES[-1])["pilots"])

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 
 from vatsim_pipeline.sectors.locate import SectorIndex
 from vatsim_pipeline.sectors.staffing import StaffingIndex, sectors_staffed_by
+from vatsim_pipeline.storage.assignment_runs import assignment_snapshots
 from vatsim_pipeline.storage.engine import make_engine, migrate
 from vatsim_pipeline.storage.occupancy_writes import OccupancyWrite, SectorSet, update_occupancy
 from vatsim_pipeline.storage.schema import (
@@ -26,7 +27,6 @@ from vatsim_pipeline.storage.schema import (
     controllers,
     flight_sector_occupancy,
     flights,
-    sector_assignments,
 )
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.backends import (
@@ -77,7 +77,9 @@ def occupy(engine: Engine, paths: list[Path], sector_set: SectorSet) -> list[Occ
 
 
 def occupancy_tables(engine: Engine) -> dict[str, list[tuple]]:
-    """Assignments, intervals and staffing, with connection ids as natural keys."""
+    """Assignments (one per position, expanded from the runs), intervals and staffing,
+    with connection ids as natural keys."""
+    assigned = assignment_snapshots
     flight_key = (flights.c.cid, flights.c.callsign, flights.c.logon_time)
     occupancy = flight_sector_occupancy
     with engine.connect() as connection:
@@ -87,9 +89,9 @@ def occupancy_tables(engine: Engine) -> dict[str, list[tuple]]:
 
         return {
             "sector_assignments": fetch(
-                select(
-                    *flight_key, sector_assignments.c.observed_at, sector_assignments.c.sector_id
-                ).join(flights, flights.c.id == sector_assignments.c.flight_id)
+                select(*flight_key, assigned.c.observed_at, assigned.c.sector_id).join(
+                    flights, flights.c.id == assigned.c.flight_id
+                )
             ),
             "flight_sector_occupancy": fetch(
                 select(

@@ -1,6 +1,9 @@
 """The exact-state rebuild: every recorded snapshot's positions, read back from the
 compact tables, are what its payload says (parsed by the project's own parser).
 
+Each snapshot's positions are located in the real sectors as the ingest run does, and
+the sector of each, read back, is the one its payload position lies in.
+
 Real sequences (15 s apart, and minutes apart delivered out of order) and a simulated
 stretch built from a real snapshot: parked pilots, a pilot missing from one snapshot,
 a change of one value, runs crossing midnight, a snapshot recorded after newer ones
@@ -12,6 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, insert, inspect, select, text
@@ -19,13 +23,17 @@ from sqlalchemy import Engine, delete, func, insert, inspect, select, text
 from vatsim_pipeline.feed.landing import read_payload
 from vatsim_pipeline.feed.models import Snapshot, Transceiver
 from vatsim_pipeline.feed.parse import parse_data_feed
+from vatsim_pipeline.storage.assignment_runs import assignment_snapshots
 from vatsim_pipeline.storage.engine import migrate
+from vatsim_pipeline.storage.occupancy_writes import SectorSet, update_occupancy
 from vatsim_pipeline.storage.position_runs import RUN_SPAN, position_snapshots
-from vatsim_pipeline.storage.schema import flight_positions
+from vatsim_pipeline.storage.schema import flight_positions, sector_assignments
 from vatsim_pipeline.storage.snapshot_rows import POSITION_COLUMNS
 from vatsim_pipeline.storage.snapshot_state import recorded_snapshots, snapshot_state
+from vatsim_pipeline.storage.write_report import SnapshotWrite
 from vatsim_pipeline.storage.writes import write_snapshot
 from vatsim_pipeline_tests.shared_data import sequence_files, shared_data
+from vatsim_pipeline_tests.storage.reads_support import real_sectors
 
 
 def _parsed(path: Path) -> Snapshot:
@@ -58,7 +66,29 @@ def _expected_radios(snapshot: Snapshot) -> dict[tuple, tuple]:
     }
 
 
-def _assert_rebuilt(engine: Engine, snapshots: list[Snapshot]) -> None:
+def _expected_sectors(snapshot: Snapshot) -> dict[tuple, str | None]:
+    """Connection -> the sector its position lies in, located on its own."""
+    positions = _expected(snapshot)
+    located = _sectors().index.locate_many(
+        [values[0] for values in positions.values()], [values[1] for values in positions.values()]
+    )
+    return dict(zip(positions, located, strict=True))
+
+
+@cache
+def _sectors() -> SectorSet:
+    """The real sectors, parsed once."""
+    return SectorSet.of(real_sectors(), key=(len(real_sectors()), None))
+
+
+def _write(engine: Engine, snapshot: Snapshot) -> SnapshotWrite:
+    """Store a snapshot and locate its positions, as the ingest run does."""
+    written = write_snapshot(engine, snapshot)
+    update_occupancy(engine, snapshot.update_timestamp, _sectors())
+    return written
+
+
+def _assert_rebuilt(engine: Engine, snapshots: list[Snapshot], *, located: bool = True) -> None:
     by_time = {s.update_timestamp: s for s in snapshots}
     with engine.connect() as connection:
         recorded = recorded_snapshots(connection)
@@ -67,6 +97,8 @@ def _assert_rebuilt(engine: Engine, snapshots: list[Snapshot]) -> None:
             state = snapshot_state(connection, moment)
             assert state.positions == _expected(by_time[moment]), moment
             assert state.radios == _expected_radios(by_time[moment]), moment
+            sectors = _expected_sectors(by_time[moment]) if located else {}
+            assert state.sectors == sectors, moment
 
 
 def _rows(engine: Engine) -> int:
@@ -76,14 +108,14 @@ def _rows(engine: Engine) -> int:
 
 def test_real_sequence_in_order_rebuilds_exactly(engine: Engine) -> None:
     snapshots = [_parsed(path) for path in sequence_files()]
-    writes = [write_snapshot(engine, s) for s in snapshots]
+    writes = [_write(engine, s) for s in snapshots]
     assert [w.tables["flight_positions"].inserted for w in writes] == [
         len(_expected(s)) for s in snapshots
     ]
     _assert_rebuilt(engine, snapshots)
     positions = sum(len(_expected(s)) for s in snapshots)
     assert _rows(engine) < positions  # parked pilots share rows
-    replayed = write_snapshot(engine, snapshots[2]).tables["flight_positions"]
+    replayed = _write(engine, snapshots[2]).tables["flight_positions"]
     assert (replayed.inserted, replayed.unchanged) == (0, len(_expected(snapshots[2])))
     _assert_rebuilt(engine, snapshots)
 
@@ -94,7 +126,7 @@ def test_real_day_out_of_order_rebuilds_exactly(engine: Engine) -> None:
     order = list(range(len(snapshots)))
     random.Random(13).shuffle(order)
     for index in order:
-        write_snapshot(engine, snapshots[index])
+        _write(engine, snapshots[index])
     _assert_rebuilt(engine, snapshots)
 
 
@@ -140,13 +172,13 @@ def test_simulated_stretch_parked_missing_late_and_replayed(engine: Engine) -> N
     held_back = {5, 11, 12, 20}  # inside parked runs, one around midnight (step 10)
     for index, snapshot in enumerate(snapshots):
         if index not in held_back:
-            write_snapshot(engine, snapshot)
+            _write(engine, snapshot)
     _assert_rebuilt(engine, [s for i, s in enumerate(snapshots) if i not in held_back])
     for index in sorted(held_back, reverse=True):
-        late = write_snapshot(engine, snapshots[index]).tables["flight_positions"]
+        late = _write(engine, snapshots[index]).tables["flight_positions"]
         assert late.inserted == len(snapshots[index].pilots)
     for index in (0, 5, 23):
-        again = write_snapshot(engine, snapshots[index]).tables["flight_positions"]
+        again = _write(engine, snapshots[index]).tables["flight_positions"]
         assert (again.inserted, again.unchanged) == (0, len(snapshots[index].pilots))
     _assert_rebuilt(engine, snapshots)
     positions = sum(len(s.pilots) for s in snapshots)
@@ -159,7 +191,7 @@ def test_migrate_keeps_a_per_snapshot_table_of_an_earlier_version(engine: Engine
     `migrate`, and later snapshots extend its rows into runs."""
     snapshots = [_parsed(path) for path in sequence_files()]
     for snapshot in snapshots[:3]:
-        write_snapshot(engine, snapshot)
+        _write(engine, snapshot)
     with engine.begin() as connection:
         old = connection.execute(select(position_snapshots)).all()
         connection.execute(delete(flight_positions))
@@ -172,6 +204,34 @@ def test_migrate_keeps_a_per_snapshot_table_of_an_earlier_version(engine: Engine
     assert _rows(engine) == len(old)
     _assert_rebuilt(engine, snapshots[:3])
     for snapshot in snapshots[3:]:
-        write_snapshot(engine, snapshot)
+        _write(engine, snapshot)
     _assert_rebuilt(engine, snapshots)
     assert _rows(engine) < sum(len(_expected(s)) for s in snapshots)
+
+
+def test_migrate_keeps_per_snapshot_sector_assignments_of_an_earlier_version(
+    engine: Engine,
+) -> None:
+    """A `sector_assignments` of one row per snapshot (no `last_observed_at`) reads the
+    same after `migrate`, and later snapshots extend its rows into runs."""
+    snapshots = [_parsed(path) for path in sequence_files()]
+    for snapshot in snapshots[:3]:
+        _write(engine, snapshot)
+    with engine.begin() as connection:
+        old = connection.execute(select(assignment_snapshots)).all()
+        connection.execute(delete(sector_assignments))
+        connection.execute(text("ALTER TABLE sector_assignments DROP COLUMN last_observed_at"))
+        connection.execute(insert(sector_assignments), [dict(row._mapping) for row in old])
+    stored = inspect(engine).get_columns("sector_assignments")
+    assert "last_observed_at" not in {column["name"] for column in stored}
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(sector_assignments)) == len(old)
+    _assert_rebuilt(engine, snapshots[:3])
+    for snapshot in snapshots[3:]:
+        _write(engine, snapshot)
+    _assert_rebuilt(engine, snapshots)
+    with engine.connect() as connection:
+        rows = connection.scalar(select(func.count()).select_from(sector_assignments))
+    later = sum(len(_expected(s)) for s in snapshots[3:])
+    assert rows < len(old) + later / 10  # the old rows of the third snapshot were extended
