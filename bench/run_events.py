@@ -6,7 +6,12 @@ Dagster's storage and the data tables in two scratch PostgreSQL databases that a
 at the end, then reads each run's event log back: events by type, the JSON bytes of its
 event rows, and the time from `RUN_START` to `RUN_SUCCESS`; and, from Dagster's
 tables, every event row per run, the check results the runs reported outside their own
-event log (runless) included.
+event log (runless) included. What each run adds to Dagster's tables is measured after
+the first round (which creates the asset and check rows once): each table's
+`pg_total_relation_size` (heap, indexes, TOAST) before and after the other rounds, with a
+VACUUM after every round (as autovacuum would, every 75 s of production: the rows Dagster
+updates in place, in `runs` and `asset_keys`, then count once, not once per update), and
+the `event_logs` bytes of those rounds by event type.
 
     .venv/bin/python bench/run_events.py [--rounds 3] [--storage pooled|postgres]
         [--record | --output FILE]
@@ -64,8 +69,64 @@ def run_figures(instance: DagsterInstance, run_id: str) -> dict:
     }
 
 
-def measure(rounds: int) -> list[dict]:
-    """`rounds` passes over the recorded sequence, each into emptied data tables."""
+def vacuum(dagster_url: str) -> None:
+    engine = create_engine(dagster_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("VACUUM"))
+    engine.dispose()
+
+
+def table_sizes(dagster_url: str) -> tuple[dict[str, int], int]:
+    """Bytes of every table of Dagster's database after a VACUUM, and its newest event id."""
+    vacuum(dagster_url)
+    engine = create_engine(dagster_url)
+    with engine.connect() as connection:
+        sizes = dict(
+            connection.execute(
+                text(
+                    "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+                )
+            ).all()
+        )
+        newest = connection.scalar(text("SELECT coalesce(max(id), 0) FROM event_logs"))
+    engine.dispose()
+    return sizes, newest
+
+
+def growth_per_run(dagster_url: str, before: tuple[dict[str, int], int], runs: int) -> dict:
+    """Bytes per run by table (size deltas) and of `event_logs` rows by event type, since
+    `before`, runless check results included."""
+    sizes, _ = table_sizes(dagster_url)
+    engine = create_engine(dagster_url)
+    with engine.connect() as connection:
+        types = connection.execute(
+            text(
+                "SELECT dagster_event_type, count(*), sum(length(event)) FROM event_logs"
+                " WHERE id > :since GROUP BY 1 ORDER BY 3 DESC"
+            ),
+            {"since": before[1]},
+        ).all()
+    engine.dispose()
+    tables = {
+        name: round((size - before[0].get(name, 0)) / runs)
+        for name, size in sorted(sizes.items(), key=lambda item: item[1], reverse=True)
+        if size != before[0].get(name, 0)
+    }
+    return {
+        "table_bytes_per_run": tables,
+        "table_bytes_per_run_total": sum(tables.values()),
+        "event_type_bytes_per_run": {
+            str(name): {"rows": round(rows / runs, 1), "bytes": round(size / runs)}
+            for name, rows, size in types
+        },
+    }
+
+
+def measure(rounds: int, dagster_url: str) -> tuple[list[dict], dict]:
+    """`rounds` passes over the recorded sequence, each into emptied data tables; and
+    what the rounds after the first added to Dagster's tables per run."""
     from vatsim_pipeline.definitions import build_definitions
     from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
     from vatsim_pipeline.feed.client import snapshot_timestamp
@@ -77,8 +138,13 @@ def measure(rounds: int) -> list[dict]:
     sectors = real_sectors()
     job = build_definitions().resolve_job_def("ingest_snapshot")
     figures = []
+    before = None
     with DagsterInstance.get() as instance:
-        for _ in range(rounds):
+        for round_ in range(rounds):
+            if round_ == 1:
+                before = table_sizes(dagster_url)
+            elif round_ > 1:
+                vacuum(dagster_url)
             metadata.drop_all(engine)
             migrate(engine)
             replace_sectors(engine, sectors, "bench")
@@ -90,7 +156,8 @@ def measure(rounds: int) -> list[dict]:
                 )
                 figures.append(run_figures(instance, result.run_id))
     engine.dispose()
-    return figures
+    measured = len(figures) - len(figures) // rounds
+    return figures, growth_per_run(dagster_url, before, measured)
 
 
 def stored_per_run(dagster_url: str, runs: int) -> tuple[float, float]:
@@ -136,14 +203,27 @@ def report(results: dict) -> None:
     print("event types of the last run:")
     for name, count in results["event_types_last_run"].items():
         print(f"  {count:3d} {name}")
+    print(
+        f"Dagster's tables, bytes/run (rounds 2 on, a VACUUM after each): "
+        f"{results['table_bytes_per_run_total']:,}"
+    )
+    for name, size in results["table_bytes_per_run"].items():
+        print(f"  {size:8,} {name}")
+    print("event_logs bytes/run by event type (rounds 2 on, runless included):")
+    for name, figures in results["event_type_bytes_per_run"].items():
+        print(f"  {figures['bytes']:8,} {figures['rows']:5.1f} rows  {name}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="passes over the 5 snapshots")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="passes over the 5 snapshots (at least 2)"
+    )
     parser.add_argument("--storage", choices=sorted(STORAGE), default="pooled")
     add_arguments(parser)
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds: at least 2 (the first creates the asset and check rows)")
     server = server_url("run_events.py", "VATSIM_BENCH_POSTGRES_URL")
     names = [f"vatsim_bench_events_{uuid.uuid4().hex[:8]}_{role}" for role in ("dg", "data")]
     for name in names:
@@ -159,8 +239,8 @@ def main() -> None:
                 hide_password=False
             )
             os.environ["VATSIM_LANDING_DIR"] = str(Path(home, "landing"))
-            figures = measure(args.rounds)
-            results = summary(figures, stored_per_run(dagster_url, len(figures)))
+            figures, growth = measure(args.rounds, dagster_url)
+            results = summary(figures, stored_per_run(dagster_url, len(figures))) | growth
             results["storage"] = args.storage
     finally:
         for name in names:

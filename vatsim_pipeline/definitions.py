@@ -6,6 +6,7 @@ from vatsim_pipeline.alerts.settings import AlertSettings
 from vatsim_pipeline.defs.airport_forecast_assets import airport_forecast
 from vatsim_pipeline.defs.airport_pattern_assets import AIRPORT_PATTERN_ASSETS
 from vatsim_pipeline.defs.anomaly_alerts import anomaly_alerts
+from vatsim_pipeline.defs.anomaly_assets import anomaly_checks
 from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.forecast_assets import (
@@ -18,6 +19,7 @@ from vatsim_pipeline.defs.health_assets import (
     pipeline_health_every_5_minutes,
     pipeline_health_job,
 )
+from vatsim_pipeline.defs.ingest_assets import radios_complete
 from vatsim_pipeline.defs.ingest_job import ingest_job
 from vatsim_pipeline.defs.ingest_step import ingest_step
 from vatsim_pipeline.defs.landing_check import landing_writable
@@ -63,7 +65,13 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             *AIRPORT_PATTERN_ASSETS,
             airport_forecast,
         ],
-        asset_checks=[*TABLE_CHECKS, *ARCHIVE_CHECKS, landing_writable],
+        asset_checks=[
+            *TABLE_CHECKS,
+            *ARCHIVE_CHECKS,
+            landing_writable,
+            radios_complete,
+            anomaly_checks,
+        ],
         jobs=[
             ingest_job,
             pipeline_health_job,

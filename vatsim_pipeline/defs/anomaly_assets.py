@@ -5,25 +5,34 @@ located: it reads its snapshot's positions and their previous ones from the data
 (see `storage.anomaly_writes`) and keeps the intervals of the `anomalies` table. It runs
 in the ingest run rather than a job of its own: a run of its own costs a process and a
 Dagster run (seconds) every 15 s, detection costs milliseconds (bench/scale.py, column
-`anomalies`). The checks (WARN) count what is still going on, right after it.
+`anomalies`). The checks (WARN) count what is still going on; the step reports them at
+its end for the materializations they check (`report_anomaly_checks`; why not as checks
+of the step: `ingest_step`). `anomaly_checks` keeps them executable from the UI.
 """
 
 from collections.abc import Iterator
 
 from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     AssetSpec,
+    DagsterInstance,
     Failure,
     MaterializeResult,
+    multi_asset_check,
 )
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from vatsim_pipeline.analytics.anomalies import KINDS, SQUAWK_KINDS
 from vatsim_pipeline.analytics.anomalies.thresholds import Thresholds
+from vatsim_pipeline.defs.resources import DatabaseResource
+from vatsim_pipeline.defs.table_checks import report_for_newest_materialization
 from vatsim_pipeline.feed.landing import LandedSnapshot
 from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
 from vatsim_pipeline.storage.anomaly_reads import active_counts
@@ -150,3 +159,28 @@ def active_anomalies(engine: Engine) -> Iterator[AssetCheckResult]:
             description=describe(found, kinds),
             metadata={f"active_{kind}": count for kind, count in found.items()},
         )
+
+
+def _key(result: AssetCheckResult) -> AssetCheckKey:
+    return AssetCheckKey(AssetKey.from_coercible(result.asset_key), result.check_name)
+
+
+def report_anomaly_checks(instance: DagsterInstance, engine: Engine) -> None:
+    """Evaluate the anomaly checks and record each result for its asset's newest
+    materialization (the one the calling ingest run just made)."""
+    for result in active_anomalies(engine):
+        report_for_newest_materialization(instance, _key(result), result)
+
+
+@multi_asset_check(
+    specs=ANOMALY_CHECKS,
+    can_subset=True,
+    name="anomaly_checks",
+    description="The active anomaly checks, reported by every ingest run.",
+)
+def anomaly_checks(
+    context: AssetCheckExecutionContext, database: DatabaseResource
+) -> Iterator[AssetCheckResult]:
+    for result in active_anomalies(database.engine()):
+        if _key(result) in context.selected_asset_check_keys:
+            yield result

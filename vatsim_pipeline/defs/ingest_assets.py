@@ -12,7 +12,9 @@ recorded file given to `ingest` from elsewhere has no known fetch time: its save
 is not one (a two-year-old recording would read as a feed stuck for two years), so
 `fetched_at` stays empty. A snapshot whose transceivers feed stayed
 broken is stored with `transceivers_missing` set and its `radios_complete` check fails
-with a WARN on `transceivers`, in the same step as its materialization.
+with a WARN on `transceivers`, reported by the same step for that materialization (not
+as a check of the step: see `ingest_step`); executed from the UI, the check reads the
+newest stored snapshot.
 """
 
 import time
@@ -22,9 +24,9 @@ from datetime import datetime
 from pathlib import Path
 
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -33,17 +35,19 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    asset_check,
 )
 from pydantic import Field
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from vatsim_pipeline.dashboard.link import dashboard_url
-from vatsim_pipeline.defs.resources import FeedResource, LandingResource
+from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.client import FeedUnavailable, snapshot_timestamp
 from vatsim_pipeline.feed.landing import LandedSnapshot, land, modified_at, read_payload, sha256_of
 from vatsim_pipeline.feed.parse import PayloadError, parse_data_feed, parse_transceivers
 from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
+from vatsim_pipeline.storage.schema import feed_snapshots
 from vatsim_pipeline.storage.writes import LandedFiles, write_snapshot
 
 INGEST_GROUP = "ingest"
@@ -64,12 +68,7 @@ SECTION_OF_TABLE = {
     "transceivers": ("transceivers",),
     "prefiles": ("prefiles",),
 }
-RADIOS_CHECK = AssetCheckSpec(
-    "radios_complete",
-    asset="transceivers",
-    description="Fails (WARN) when the snapshot was stored without its radios because its "
-    "transceivers feed stayed broken through the update's retries.",
-)
+RADIOS_CHECK = AssetCheckKey(AssetKey("transceivers"), "radios_complete")
 
 
 class SnapshotConfig(Config):
@@ -228,9 +227,9 @@ def landed_earlier(context: AssetExecutionContext) -> SnapshotConfig | None:
 
 def store_tables(
     context: AssetExecutionContext, engine: Engine, landed: LandedSnapshot
-) -> Iterator[MaterializeResult | AssetCheckResult]:
+) -> Iterator[MaterializeResult]:
     """Parse the landed payload once and store every table in one transaction: a
-    materialization per table, then the radios check."""
+    materialization per table."""
     started = time.perf_counter()
     data = _read(landed.data_path, "data feed")
     try:
@@ -288,20 +287,19 @@ def store_tables(
         if name == "transceivers" and landed.transceivers_missing:
             metadata["radios_missing"] = landed.transceivers_missing
         yield MaterializeResult(asset_key=name, metadata=metadata)
-    yield _radios_check(landed)
 
 
-def _radios_check(landed: LandedSnapshot) -> AssetCheckResult:
+def radios_check(update_timestamp: datetime, missing: str | None) -> AssetCheckResult:
     """WARN when the snapshot was stored without its radios because the feed broke."""
-    stamp = landed.update_timestamp.isoformat()
-    if landed.transceivers_missing:
+    stamp = update_timestamp.isoformat()
+    if missing:
         return AssetCheckResult(
             check_name=RADIOS_CHECK.name,
             asset_key=RADIOS_CHECK.asset_key,
             passed=False,
             severity=AssetCheckSeverity.WARN,
-            description=f"snapshot {stamp} stored without radios: {landed.transceivers_missing}",
-            metadata={"update_timestamp": stamp, "reason": landed.transceivers_missing},
+            description=f"snapshot {stamp} stored without radios: {missing}",
+            metadata={"update_timestamp": stamp, "reason": missing},
         )
     return AssetCheckResult(
         check_name=RADIOS_CHECK.name,
@@ -309,3 +307,22 @@ def _radios_check(landed: LandedSnapshot) -> AssetCheckResult:
         passed=True,
         metadata={"update_timestamp": stamp},
     )
+
+
+@asset_check(
+    asset=RADIOS_CHECK.asset_key,
+    name=RADIOS_CHECK.name,
+    description="Fails (WARN) when the snapshot was stored without its radios because its "
+    "transceivers feed stayed broken through the update's retries; reported by every "
+    "ingest run, executed from the UI for the newest stored snapshot.",
+)
+def radios_complete(database: DatabaseResource) -> AssetCheckResult:
+    with database.engine().connect() as connection:
+        newest = connection.execute(
+            select(feed_snapshots.c.update_timestamp, feed_snapshots.c.transceivers_missing)
+            .order_by(feed_snapshots.c.update_timestamp.desc())
+            .limit(1)
+        ).first()
+    if newest is None:
+        return AssetCheckResult(passed=True, description="no snapshot stored yet")
+    return radios_check(newest.update_timestamp, newest.transceivers_missing)

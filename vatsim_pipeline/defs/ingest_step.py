@@ -8,6 +8,12 @@ most of the run's time and of Dagster's tables (docs/performance.md, issue 14), 
 the work itself takes well under a second. Each asset keeps its own materialization,
 metadata and checks.
 
+The step has no checks of its own: it ends by evaluating every check of its assets and
+reporting each result for the materialization it checks, which the UI shows as that
+materialization's result. A check of the step would cost Dagster a planned event, an
+output event and a second write of its execution row in every run, about 4 KB of its
+tables per check and run (issue 13, docs/performance.md).
+
 A retry (the policy, or a replay of a dead letter) runs the whole step again. That is
 safe because every part is idempotent: storing a snapshot already stored changes no row,
 and locating and detecting rebuild exactly that snapshot's rows. So a run that stored
@@ -16,19 +22,12 @@ its snapshot and then failed locating it is finished by its replay.
 
 from collections.abc import Iterator
 
-from dagster import (
-    AssetCheckResult,
-    AssetExecutionContext,
-    AssetSpec,
-    MaterializeResult,
-    multi_asset,
-)
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 
 from vatsim_pipeline.defs.anomaly_assets import (
     ANOMALIES_SPEC,
-    ANOMALY_CHECKS,
-    active_anomalies,
     detect,
+    report_anomaly_checks,
     thresholds_or_fail,
 )
 from vatsim_pipeline.defs.ingest_assets import (
@@ -37,11 +36,13 @@ from vatsim_pipeline.defs.ingest_assets import (
     TABLE_SPECS,
     SnapshotConfig,
     land_snapshot,
+    radios_check,
     store_tables,
 )
 from vatsim_pipeline.defs.ingest_config import INGEST_OP
 from vatsim_pipeline.defs.occupancy_assets import OCCUPANCY_SPECS, locate, report_checks
 from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
+from vatsim_pipeline.defs.table_checks import report_for_newest_materialization
 from vatsim_pipeline.resilience.retry import database_retry_policy
 
 WHOLE_RUN = (
@@ -60,7 +61,6 @@ def _whole_run(spec: AssetSpec) -> AssetSpec:
     specs=[
         _whole_run(spec) for spec in (LANDED_SPEC, *TABLE_SPECS, *OCCUPANCY_SPECS, ANOMALIES_SPEC)
     ],
-    check_specs=[RADIOS_CHECK, *ANOMALY_CHECKS],
     can_subset=False,
     # The database policy covers a fetch-now run's feed call too: the network policy
     # reads the same settings (`resilience.retry`).
@@ -74,14 +74,19 @@ def ingest_step(
     feed: FeedResource,
     landing: LandingResource,
     database: DatabaseResource,
-) -> Iterator[MaterializeResult | AssetCheckResult]:
+) -> Iterator[MaterializeResult]:
     thresholds = thresholds_or_fail()  # a malformed setting fails before anything is written
     landed, materialization = land_snapshot(context, config, feed, landing)
     yield materialization
     engine = database.engine()
     yield from store_tables(context, engine, landed)
+    # Once the tables' materializations are recorded (Dagster records each yielded one
+    # before the step resumes), so that a snapshot stored without radios is reported even
+    # by a run that fails later.
+    radios = radios_check(landed.update_timestamp, landed.transceivers_missing)
+    report_for_newest_materialization(context.instance, RADIOS_CHECK, radios)
     yield from locate(context, engine, landed)
     yield detect(context, engine, landed, thresholds)
-    yield from active_anomalies(engine)
     # After every materialization is recorded: each check is reported for its asset's.
     report_checks(context.instance, database, landing)
+    report_anomaly_checks(context.instance, engine)

@@ -56,10 +56,17 @@ def _failed(
             evaluation = record.event.dagster_event.event_specific_data
             yield FailedCheck(
                 timestamp=record.create_timestamp,
-                run_id=record.run_id,
+                run_id=record.run_id or _checked_run(evaluation),
                 description=evaluation.description or "",
                 metadata={key: str(value.value) for key, value in evaluation.metadata.items()},
             )
         if len(page) < PAGE:
             return
         cursor = page[-1].id
+
+
+def _checked_run(evaluation) -> str:
+    """The run whose materialization a result reported outside any run checks (an ingest
+    run reports its checks so); empty for the sensor's."""
+    target = evaluation.target_materialization_data
+    return target.run_id if target is not None else ""

@@ -8,6 +8,7 @@ from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 
 from vatsim_pipeline.alerts.settings import SettingError
 from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs.anomaly_assets import ANOMALY_CHECKS
 from vatsim_pipeline.defs.ingest_job import ingest_run_config
 from vatsim_pipeline_tests.storage.anomaly_support import copies, pilot, sequence_files
 
@@ -17,12 +18,24 @@ def _emergency(index: int, document: dict) -> None:
         pilot(document, "AAL1233")["transponder"] = "7700"
 
 
+CHECK_EVENTS = (
+    DagsterEventType.ASSET_CHECK_EVALUATION,
+    DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
+)
+
+
 def _checks(result) -> dict[str, object]:
-    return {
-        event.event_specific_data.check_name: event.event_specific_data
-        for event in result.all_events
-        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
-    }
+    """The anomaly checks the run reported for its own materializations: none is a check
+    of the step (no planned or output event in the run's log)."""
+    assert not [e for e in result.all_events if e.event_type in CHECK_EVENTS]
+    storage = DagsterInstance.get().event_log_storage
+    keys = [spec.key for spec in ANOMALY_CHECKS]
+    found = {}
+    for key, record in storage.get_latest_asset_check_execution_by_key(keys).items():
+        evaluation = record.event.dagster_event.event_specific_data
+        assert evaluation.target_materialization_data.run_id == result.run_id
+        found[key.name] = evaluation
+    return found
 
 
 def _anomalies_metadata(result) -> dict:

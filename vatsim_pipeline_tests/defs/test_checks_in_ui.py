@@ -43,12 +43,16 @@ CHECKS = {
     "newest_snapshot_positions_located",
     "newest_snapshot_fresh",
     "landing_writable",
+    "radios_complete",
+    "active_emergency_squawks",
+    "active_track_anomalies",
+    "feed_not_stale",
 }
 
 
 def shown_checks(context) -> dict[str, tuple[str, str | None, str | None]]:
-    """Check name -> (status, severity, description) as the UI shows it, for the table
-    checks; NOT_EVALUATED when the UI has no execution for the asset's latest
+    """Check name -> (status, severity, description) as the UI shows it, for the checks
+    an ingest run reports; NOT_EVALUATED when the UI has no execution for the asset's latest
     materialization."""
     result = execute_dagster_graphql(context, CHECKS_QUERY)
     assert not result.errors, result.errors

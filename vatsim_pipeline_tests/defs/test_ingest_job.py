@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
-from dagster import DagsterEventType, DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, Failure
+from dagster_shared.serdes import serialize_value
 from sqlalchemy import func, select
 
 from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs import ingest_step as ingest_step_module
+from vatsim_pipeline.defs.ingest_assets import RADIOS_CHECK
 from vatsim_pipeline.defs.ingest_job import ingest_run_config, ingest_tags
 from vatsim_pipeline.defs.tags import (
     ERROR_CATEGORY_TAG,
@@ -159,3 +163,72 @@ def test_a_damaged_compressed_payload_fails_at_once_with_its_path(vatsim_env, tm
     description = failures[0].step_failure_data.user_failure_data.description
     assert f"{landed}: cannot read the landed data feed" in description
     assert "damaged compressed payload" in description
+
+
+def test_an_ingest_run_records_its_assets_and_reports_its_checks(vatsim_env, engine) -> None:
+    """What every run adds to Dagster's tables (issue 13): per asset a planned, an output
+    and a materialization event; the checks are no checks of the step (no planned, output
+    or in-run evaluation event), each is reported for the materialization it checks."""
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    result = _run(job, sequence_files()[0])
+    assert result.success
+    entries = DagsterInstance.get().all_logs(result.run_id)
+    types = Counter(e.dagster_event.event_type_value for e in entries if e.dagster_event)
+    assert types == {
+        "PIPELINE_START": 1,
+        "ENGINE_EVENT": 2,
+        "RESOURCE_INIT_STARTED": 1,
+        "RESOURCE_INIT_SUCCESS": 1,
+        "LOGS_CAPTURED": 1,
+        "STEP_START": 1,
+        "ASSET_MATERIALIZATION_PLANNED": 8,
+        "ASSET_MATERIALIZATION": 8,
+        "STEP_OUTPUT": 8,
+        "STEP_SUCCESS": 1,
+        "HOOK_SKIPPED": 1,
+        "PIPELINE_SUCCESS": 1,
+    }
+    # 60 KB of event JSON; 76 KB with four checks of the step.
+    assert sum(len(serialize_value(entry)) for entry in entries) < 64_000
+    storage = DagsterInstance.get().event_log_storage
+    keys = list(build_definitions().resolve_asset_graph().asset_check_keys)
+    reported = {
+        key.name
+        for key, record in storage.get_latest_asset_check_execution_by_key(keys).items()
+        if record.event.dagster_event.event_specific_data.target_materialization_data.run_id
+        == result.run_id
+    }
+    assert reported == {
+        "radios_complete",
+        "active_emergency_squawks",
+        "active_track_anomalies",
+        "feed_not_stale",
+        "newest_snapshot_positions_complete",
+        "tracks_match_sessions",
+        "newest_snapshot_positions_located",
+        "newest_snapshot_fresh",
+        "landing_writable",
+    }
+
+
+def test_a_run_that_fails_after_storing_still_reports_the_missing_radios(
+    vatsim_env, engine, monkeypatch
+) -> None:
+    def broken(*_args):
+        raise Failure(description="locating broke", allow_retries=False)
+
+    monkeypatch.setattr(ingest_step_module, "locate", broken)
+    path = sequence_files()[0]
+    job = build_definitions().resolve_job_def("ingest_snapshot")
+    result = job.execute_in_process(
+        run_config=ingest_run_config(str(path), None, transceivers_missing="feed broke"),
+        instance=DagsterInstance.get(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    storage = DagsterInstance.get().event_log_storage
+    record = storage.get_latest_asset_check_execution_by_key([RADIOS_CHECK])[RADIOS_CHECK]
+    check = record.event.dagster_event.event_specific_data
+    assert check.target_materialization_data.run_id == result.run_id
+    assert not check.passed
+    assert check.description.endswith("stored without radios: feed broke")

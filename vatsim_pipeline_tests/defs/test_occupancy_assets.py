@@ -7,6 +7,8 @@ from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 from sqlalchemy import Engine, func, select
 
 from vatsim_pipeline.definitions import build_definitions
+from vatsim_pipeline.defs.anomaly_assets import ANOMALY_CHECKS as ANOMALY_CHECK_SPECS
+from vatsim_pipeline.defs.ingest_assets import RADIOS_CHECK
 from vatsim_pipeline.defs.ingest_job import ingest_run_config
 from vatsim_pipeline.defs.table_checks import DESCRIPTIONS
 from vatsim_pipeline.storage.assignment_runs import assignment_snapshots
@@ -17,9 +19,15 @@ from vatsim_pipeline_tests.storage.reads_support import real_sectors
 from vatsim_pipeline_tests.storage.support import raw
 
 FILES = sequence_files()
-# The WARN checks of active anomalies, yielded by the same step (the recorded sequence
+# The WARN checks of active anomalies, reported by the same step (the recorded sequence
 # has an emergency squawk and track anomalies, so their results vary by snapshot).
 ANOMALY_CHECKS = {"active_emergency_squawks", "active_track_anomalies", "feed_not_stale"}
+
+
+CHECK_EVENTS = (
+    DagsterEventType.ASSET_CHECK_EVALUATION,
+    DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
+)
 
 
 def ingest_job():
@@ -44,15 +52,13 @@ def materialized(result: ExecuteInProcessResult) -> dict[str, dict]:
 
 
 def checks(result: ExecuteInProcessResult) -> dict[str, tuple[bool, str]]:
-    """The checks the run yielded, and the table checks it reported for its own
-    materializations (the latest evaluation of each, as the UI reads it)."""
+    """The checks the run reported for its own materializations (the latest evaluation of
+    each, as the UI reads it); none is a check of the run's step."""
+    assert not [e for e in result.all_events if e.event_type in CHECK_EVENTS]
     found = {}
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
-            data = event.event_specific_data
-            found[data.check_name] = (data.passed, data.description)
     storage = DagsterInstance.get().event_log_storage
-    for key, record in storage.get_latest_asset_check_execution_by_key(list(DESCRIPTIONS)).items():
+    reported = [*DESCRIPTIONS, RADIOS_CHECK, *(spec.key for spec in ANOMALY_CHECK_SPECS)]
+    for key, record in storage.get_latest_asset_check_execution_by_key(reported).items():
         evaluation = record.event.dagster_event.event_specific_data
         if evaluation.target_materialization_data.run_id == result.run_id:
             found[key.name] = (evaluation.passed, evaluation.description)
