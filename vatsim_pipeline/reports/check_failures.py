@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dagster import AssetCheckKey, AssetKey, DagsterInstance
+from dagster import AssetCheckEvaluation, AssetCheckKey, AssetKey, DagsterInstance
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from vatsim_pipeline.reports.window import Window
@@ -65,7 +65,7 @@ def _failed(
         cursor = page[-1].id
 
 
-def _checked_run(evaluation) -> str:
+def _checked_run(evaluation: AssetCheckEvaluation) -> str:
     """The run whose materialization a result reported outside any run checks (an ingest
     run reports its checks so); empty for the sensor's."""
     target = evaluation.target_materialization_data

@@ -105,43 +105,28 @@ def _store(engine: Engine, steps) -> None:
         update_occupancy(engine, MOMENTS[step], SECTORS)
 
 
+def _by_callsign(engine: Engine, table, *columns) -> set[tuple]:
+    """`columns` of `table`'s rows, each row keyed by its flight's callsign."""
+    with engine.connect() as connection:
+        statement = select(flights.c.callsign, *columns).join(
+            flights, flights.c.id == table.c.flight_id
+        )
+        return {tuple(row) for row in connection.execute(statement)}
+
+
 def _runs(engine: Engine) -> set[tuple]:
     a = sector_assignments
-    with engine.connect() as connection:
-        return {
-            tuple(row)
-            for row in connection.execute(
-                select(flights.c.callsign, a.c.observed_at, run_end, a.c.sector_id).join(
-                    flights, flights.c.id == a.c.flight_id
-                )
-            )
-        }
+    return _by_callsign(engine, a, a.c.observed_at, run_end, a.c.sector_id)
 
 
 def _per_snapshot(engine: Engine) -> set[tuple]:
     a = assignment_snapshots
-    with engine.connect() as connection:
-        return {
-            tuple(row)
-            for row in connection.execute(
-                select(flights.c.callsign, a.c.observed_at, a.c.sector_id).join(
-                    flights, flights.c.id == a.c.flight_id
-                )
-            )
-        }
+    return _by_callsign(engine, a, a.c.observed_at, a.c.sector_id)
 
 
 def _occupancy(engine: Engine) -> set[tuple]:
     o = flight_sector_occupancy
-    with engine.connect() as connection:
-        return {
-            tuple(row)
-            for row in connection.execute(
-                select(flights.c.callsign, o.c.sector_id, o.c.entered_at, o.c.exited_at).join(
-                    flights, flights.c.id == o.c.flight_id
-                )
-            )
-        }
+    return _by_callsign(engine, o, o.c.sector_id, o.c.entered_at, o.c.exited_at)
 
 
 def _truth() -> set[tuple]:

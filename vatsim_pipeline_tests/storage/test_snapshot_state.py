@@ -186,20 +186,27 @@ def test_simulated_stretch_parked_missing_late_and_replayed(engine: Engine) -> N
     assert _rows(engine) < positions - 40 * 24 * (parked_per_row - 2) / parked_per_row
 
 
+def _as_earlier_version(engine: Engine, snapshots, table, expanded) -> list:
+    """Store `snapshots`, then leave `table` as an earlier version held it: one row per
+    snapshot (its runs expanded) and no `last_observed_at` column; the rows."""
+    for snapshot in snapshots:
+        _write(engine, snapshot)
+    with engine.begin() as connection:
+        old = connection.execute(select(expanded)).all()
+        connection.execute(delete(table))
+        connection.execute(text(f"ALTER TABLE {table.name} DROP COLUMN last_observed_at"))
+        # Only the columns given: the table of an earlier version.
+        connection.execute(insert(table), [dict(row._mapping) for row in old])
+    stored = inspect(engine).get_columns(table.name)
+    assert "last_observed_at" not in {column["name"] for column in stored}
+    return old
+
+
 def test_migrate_keeps_a_per_snapshot_table_of_an_earlier_version(engine: Engine) -> None:
     """A table of one row per snapshot (no `last_observed_at`) reads the same after
     `migrate`, and later snapshots extend its rows into runs."""
     snapshots = [_parsed(path) for path in sequence_files()]
-    for snapshot in snapshots[:3]:
-        _write(engine, snapshot)
-    with engine.begin() as connection:
-        old = connection.execute(select(position_snapshots)).all()
-        connection.execute(delete(flight_positions))
-        connection.execute(text("ALTER TABLE flight_positions DROP COLUMN last_observed_at"))
-        # Only the columns given: the table of an earlier version.
-        connection.execute(insert(flight_positions), [dict(row._mapping) for row in old])
-    stored = inspect(engine).get_columns("flight_positions")
-    assert "last_observed_at" not in {column["name"] for column in stored}
+    old = _as_earlier_version(engine, snapshots[:3], flight_positions, position_snapshots)
     migrate(engine)
     assert _rows(engine) == len(old)
     _assert_rebuilt(engine, snapshots[:3])
@@ -215,15 +222,7 @@ def test_migrate_keeps_per_snapshot_sector_assignments_of_an_earlier_version(
     """A `sector_assignments` of one row per snapshot (no `last_observed_at`) reads the
     same after `migrate`, and later snapshots extend its rows into runs."""
     snapshots = [_parsed(path) for path in sequence_files()]
-    for snapshot in snapshots[:3]:
-        _write(engine, snapshot)
-    with engine.begin() as connection:
-        old = connection.execute(select(assignment_snapshots)).all()
-        connection.execute(delete(sector_assignments))
-        connection.execute(text("ALTER TABLE sector_assignments DROP COLUMN last_observed_at"))
-        connection.execute(insert(sector_assignments), [dict(row._mapping) for row in old])
-    stored = inspect(engine).get_columns("sector_assignments")
-    assert "last_observed_at" not in {column["name"] for column in stored}
+    old = _as_earlier_version(engine, snapshots[:3], sector_assignments, assignment_snapshots)
     migrate(engine)
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(sector_assignments)) == len(old)
