@@ -1,7 +1,9 @@
 """The feed sensor: lands every new feed update and requests one run for it.
 
-It ticks every 5 s, faster than the feed's 15 s updates: a 15 s sensor drifts against a
-15 s feed and skips an update now and then. The payload is on disk before the run is
+It ticks at most every 10 s and waits, within its tick, for the next update due before
+its next tick could come, so that it ticks about once per 15 s update (every tick costs
+the daemon and the code server their bookkeeping and writes a tick row), never misses
+one, and fetches each as it appears. The payload is on disk before the run is
 requested, and the run key is the snapshot's
 `update_timestamp`, so a repeated request is dropped by Dagster. Three circuit breakers,
 kept in the cursor, protect the services: `feed` (the fetch), `landing` (writing the
@@ -56,22 +58,29 @@ from vatsim_pipeline.resilience.breaker import (
 )
 from vatsim_pipeline.resilience.errors import DAGSTER_STORAGE
 
-# Dagster's sensor daemon evaluates sensors once per loop of 5 s, and runs a sensor only
-# when `minimum_interval_seconds` have passed since its previous tick. A fetching tick
-# takes about a second, so a minimum of 5 s skipped every other loop (10 s between
-# ticks: 6.6 s from update to landed at p50 in the soak). The sensor asks for 1 s and
-# ticks on every loop.
+# Dagster's sensor daemon evaluates sensors once per loop of 5 s (a loop with a long tick
+# lasts as long as the tick), and runs a sensor only when `minimum_interval_seconds`
+# have passed since its previous tick started. At 1 s the sensor ticked on every loop,
+# three times per update, two of them only to say "not yet": each cost the daemon and
+# the code server some 0.05 CPU s and wrote a tick row (bench/soak.py). At 10 s it ticks
+# 10 to 15 s apart, and a tick waits for any update due before the next tick could come
+# (the interval, a loop, and the loops' jitter), so that one tick per update lands it.
 DAEMON_LOOP_S = 5
 # How much later than a whole loop the next tick may come: loops drift by up to a second.
 LOOP_JITTER_S = 2
-SENSOR_INTERVAL_S = int(os.environ.get("VATSIM_SENSOR_INTERVAL_S", "1"))
 # The feed publishes an update every 15 s: the next one is due 15 s after the last
 # `update_timestamp`. A tick that finds it due before the next tick could come waits for
-# it and looks at the feed's head every `PEEK_EVERY_S` from then (for at most a loop), so
-# the update is fetched within a fraction of a second of appearing, whatever the phase
-# of the daemon's loop against the feed's clock, with one download per update.
+# it and looks at the feed's head every `PEEK_EVERY_S` from then (until the next tick
+# could have come had this one not waited), so the update is fetched within a fraction
+# of a second of appearing, late or not, whatever the phase of the daemon's loops
+# against the feed's clock, with one download per update.
 FEED_PERIOD_S = float(os.environ.get("VATSIM_FEED_PERIOD_S", "15"))
 PEEK_EVERY_S = 0.2
+# Without a feed period (`VATSIM_FEED_PERIOD_S=0`) no update is known to be due: the
+# sensor then ticks, and fetches, on every loop.
+SENSOR_INTERVAL_S = int(
+    os.environ.get("VATSIM_SENSOR_INTERVAL_S") or (10 if FEED_PERIOD_S > 0 else 1)
+)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 FEED = "feed"
 DATABASE = "database"
@@ -170,7 +179,7 @@ def _fetch_and_land(
     Returns why nothing new was landed, or None when an update was landed.
     """
     expected = _next_update_expected(cursor)
-    if expected is not None and (expected - now).total_seconds() > DAEMON_LOOP_S + LOOP_JITTER_S:
+    if expected is not None and (expected - now).total_seconds() > _next_tick_within_s():
         return f"next feed update expected at {expected:%H:%M:%S}Z; not fetching yet"
     landing_allowed, landing_state = allow(cursor.breakers.state(LANDING), now, config)
     cursor.breakers = cursor.breakers.with_state(LANDING, landing_state)
@@ -254,19 +263,31 @@ def _next_update_expected(cursor: FeedCursor) -> datetime | None:
 
 def _await_update(client: FeedClient, newest: datetime, expected: datetime) -> None:
     """Sleep until the update is due, then peek at the feed's head until it shows one
-    newer than `newest`, for at most a daemon loop past the due time (a late update is
-    then fetched by the next tick). Returns at once when the peek cannot tell: the full
-    fetch that follows reports what is wrong. A tick long past the due time (a feed that
-    stopped) fetches at once, as every tick did before."""
-    pause = (expected - datetime.now(UTC)).total_seconds()
+    newer than `newest`: for a loop past the due time, or until the next tick could have
+    come had this one not waited, whichever is later (a later update is fetched by a
+    later tick). Returns at once when the peek cannot tell: the full fetch that follows
+    reports what is wrong. A tick long past the due time (a feed that stopped) fetches at
+    once."""
+    started = datetime.now(UTC)
+    pause = (expected - started).total_seconds()
     if pause > 0:
         time.sleep(pause)
-    give_up = expected + timedelta(seconds=DAEMON_LOOP_S)
+    give_up = max(
+        expected + timedelta(seconds=DAEMON_LOOP_S),
+        started + timedelta(seconds=SENSOR_INTERVAL_S + DAEMON_LOOP_S),
+    )
+    if expected + timedelta(seconds=_next_tick_within_s()) < started:
+        return
     while datetime.now(UTC) < give_up:
         seen = client.peek()
         if seen is None or seen > newest:
             return
         time.sleep(PEEK_EVERY_S)
+
+
+def _next_tick_within_s() -> float:
+    """How long after a tick starts the next one may start, at the latest."""
+    return SENSOR_INTERVAL_S + DAEMON_LOOP_S + LOOP_JITTER_S
 
 
 def _request_runs(

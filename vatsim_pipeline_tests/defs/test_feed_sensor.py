@@ -171,16 +171,19 @@ def test_stale_and_future_payloads_never_move_the_cursor(feed) -> None:
 def test_the_sensor_does_not_fetch_before_the_next_update_is_due(feed, monkeypatch) -> None:
     from vatsim_pipeline.defs import feed_sensor
 
-    monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", 15.0)
+    monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", 30.0)
+    monkeypatch.setattr(feed_sensor, "SENSOR_INTERVAL_S", 10)  # the default with a period
     driver = SensorDriver()
     assert len(driver.tick().run_requests) == 1
     landed = driver.state.last_landed
-    # The simulated feed starts now: its next update is due in about 15 s, more than a
-    # daemon loop (and its jitter) away, so this tick neither waits nor downloads.
-    assert (landed + timedelta(seconds=15) - datetime.now(UTC)).total_seconds() > 7
+    # The simulated feed starts now: with a 30 s period its next update is due in about
+    # 30 s, after the next tick could come (10 s, a daemon loop and its jitter: 17 s), so
+    # this tick neither waits nor downloads.
+    due_in_s = (landed + timedelta(seconds=30) - datetime.now(UTC)).total_seconds()
+    assert due_in_s > feed_sensor._next_tick_within_s() == 17
     early = driver.tick()
     assert early.run_requests == []
-    expected = landed + timedelta(seconds=15)
+    expected = landed + timedelta(seconds=30)
     assert early.skip_message == (
         f"next feed update expected at {expected:%H:%M:%S}Z; not fetching yet"
     )
@@ -214,17 +217,47 @@ def test_a_tick_waits_for_an_update_due_within_the_loop_and_fetches_it_then(
     assert due.run_requests[0].run_key == driver.state.last_landed.isoformat()
 
 
-def test_a_tick_gives_up_peeking_a_loop_after_the_due_time(feed, monkeypatch) -> None:
+def test_a_tick_waits_for_a_late_update_until_the_next_tick_could_have_come(
+    feed, monkeypatch
+) -> None:
     from vatsim_pipeline.defs import feed_sensor
 
+    monkeypatch.setattr(feed_sensor, "DAEMON_LOOP_S", 1)
+    monkeypatch.setattr(feed_sensor, "SENSOR_INTERVAL_S", 3)
+    driver = SensorDriver()
+    assert len(driver.tick().run_requests) == 1
+    first = driver.state.last_landed
+    monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", _due_in(driver, 0.5))
+    # The update comes 2.5 s late, after a loop past its due time but before the next
+    # tick could have come (3 s + 1 s after this one started): this tick still lands it,
+    # as it appears, instead of leaving it to a tick up to 15 s later.
+    timer = threading.Timer(3.0, feed.advance)
+    timer.start()
+    started = time.monotonic()
+    try:
+        late = driver.tick()
+    finally:
+        timer.join()
+    assert 3.0 <= time.monotonic() - started < 3.9
+    assert len(late.run_requests) == 1
+    assert driver.state.last_landed > first
+
+
+def test_a_tick_gives_up_peeking_when_the_next_tick_could_have_come(feed, monkeypatch) -> None:
+    from vatsim_pipeline.defs import feed_sensor
+
+    monkeypatch.setattr(feed_sensor, "SENSOR_INTERVAL_S", 1)
     monkeypatch.setattr(feed_sensor, "DAEMON_LOOP_S", 1)
     driver = SensorDriver()
     assert len(driver.tick().run_requests) == 1
     landed = driver.state.last_landed
     monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", _due_in(driver, 0.5))
+    started = time.monotonic()
     late = driver.tick()
-    # No update appeared: due in 0.5 s, peeked for one (shortened) loop, then the full
-    # fetch reports the feed unchanged; the next tick looks again.
+    # No update appeared: due in 0.5 s, peeked until the next tick could have come (the
+    # shortened interval and loop: 2 s after the tick started), then the full fetch
+    # reports the feed unchanged; the next tick looks again.
+    assert 2.0 <= time.monotonic() - started < 4.0
     assert late.run_requests == []
     assert late.skip_message.startswith("no new update:")
     assert driver.state.last_landed == landed
