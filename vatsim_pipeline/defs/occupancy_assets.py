@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.landing_check import LANDING_CHECK, probed_landing
 from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
-from vatsim_pipeline.defs.table_checks import report_for_newest_materialization, report_table_checks
+from vatsim_pipeline.defs.table_checks import Targets, report_check, report_table_checks
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.landing import LandedSnapshot
 from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
@@ -94,11 +94,14 @@ def locate(
 
 
 def report_checks(
-    instance: DagsterInstance, database: DatabaseResource, landing: LandingResource
+    instance: DagsterInstance,
+    database: DatabaseResource,
+    landing: LandingResource,
+    targets: Targets,
 ) -> None:
     """The table checks and the landing check, for the materializations this run made."""
-    report_table_checks(instance, database)
-    report_for_newest_materialization(instance, LANDING_CHECK, probed_landing(landing))
+    report_table_checks(instance, database, targets)
+    report_check(instance, LANDING_CHECK, probed_landing(landing), targets)
 
 
 def _without_sectors(landed: LandedSnapshot) -> Iterator[MaterializeResult]:
