@@ -18,7 +18,13 @@ It answers like `status.vatsim.net` and `data.vatsim.net`:
 Snapshots come from a `FeedSource` (the simulator or a replay) and are serialized once,
 when published, so requests only copy bytes. A background clock publishes one every
 `interval` seconds; with `auto=False` only `/_control/advance` does, which lets tests
-decide when time passes.
+decide when time passes. The clock renders (and compresses) each snapshot half an
+interval ahead and makes it current at its moment: when the source's timestamps follow
+the wall clock (a simulator started now), at the wall time its `update_timestamp` names,
+as VATSIM's file appears when its timestamp says. Counting intervals from when the
+server got going instead put every update a constant 0.2-1 s behind its own timestamp
+(the server's start-up, different on every start), which `bench/soak.py` counted as the
+pipeline's lateness.
 """
 
 from __future__ import annotations
@@ -122,11 +128,29 @@ class FeedState:
             return self._publish()
 
     def _publish(self) -> Published:
-        update_timestamp, data, transceivers = self.source.render()
-        sequence = self._history[-1].sequence + 1 if self._history else 0
-        published = Published(sequence, update_timestamp, data, transceivers)
+        published = self._render()
         self._history.append(published)
         return published
+
+    def _render(self) -> Published:
+        update_timestamp, data, transceivers = self.source.render()
+        sequence = self._history[-1].sequence + 1 if self._history else 0
+        return Published(sequence, update_timestamp, data, transceivers)
+
+    def _prepare(self) -> Published:
+        """The next snapshot, stepped, rendered and compressed, not yet served."""
+        with self._lock:
+            self.source.step(self.interval)
+            upcoming = self._render()
+        for feed in ("data", "transceivers"):
+            upcoming.body(feed, compressed=True)
+        return upcoming
+
+    def _make_current(self, upcoming: Published) -> None:
+        """Serve `upcoming`, unless `/_control/advance` published past it meanwhile."""
+        with self._lock:
+            if upcoming.sequence == self.current.sequence + 1:
+                self._history.append(upcoming)
 
     def start_clock(self) -> None:
         """Publish a snapshot every `interval` seconds of wall time, in a daemon thread."""
@@ -142,9 +166,18 @@ class FeedState:
             self._clock = None
 
     def _tick(self) -> None:
+        """Half an interval before each snapshot's moment, render it; at its moment, serve it
+        (see the module's docstring): the wall time of its timestamp when the timestamps
+        follow the wall clock, else every `interval` of the monotonic clock."""
+        on_wall_clock = abs(time.time() - self.current.update_timestamp.timestamp()) < self.interval
         due = time.monotonic() + self.interval
-        while not self._stop.wait(max(0.0, due - time.monotonic())):
-            self.advance()
+        while not self._stop.wait(max(0.0, due - self.interval / 2 - time.monotonic())):
+            upcoming = self._prepare()
+            if on_wall_clock:
+                due = time.monotonic() + upcoming.update_timestamp.timestamp() - time.time()
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                return
+            self._make_current(upcoming)
             due += self.interval
 
 

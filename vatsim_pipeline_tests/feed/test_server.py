@@ -7,6 +7,7 @@ and the parser, not by looking at the server's internals.
 from __future__ import annotations
 
 import gzip
+import itertools
 import signal
 import subprocess
 import sys
@@ -109,6 +110,29 @@ def test_peek_reads_the_current_update_from_the_head_of_the_feed(
     assert client.peek() is None
     healthy.set_faults(fail_mode="html")
     assert client.peek() is None
+
+
+def test_a_live_simulation_serves_each_update_at_the_moment_its_timestamp_names() -> None:
+    """A simulator started now is on the wall clock: each update appears when its
+    `update_timestamp` says, however long the server took to get going (here 0.6 s,
+    which intervals counted from the server's start would have added to every update)."""
+    late_start = datetime.now(UTC) - timedelta(seconds=0.6)
+    lags = {}
+    with running_feed_server(
+        pilots=1500, controllers=150, start=late_start, auto=True, interval=2.0
+    ) as server:
+        client = FeedClient(server.status_url)
+        deadline = time.monotonic() + 6.8
+        while time.monotonic() < deadline:
+            stamp = client.peek()
+            lags.setdefault(stamp, time.time() - stamp.timestamp())
+            time.sleep(0.01)
+    published = sorted(lags)[1:]  # the first was there before the clock started
+    assert len(published) >= 3
+    assert [later - earlier for earlier, later in itertools.pairwise(published)] == [
+        timedelta(seconds=2)
+    ] * (len(published) - 1)
+    assert all(-0.05 < lags[stamp] < 0.25 for stamp in published), lags
 
 
 def test_replay_serves_the_recordings_in_timestamp_order_on_its_clock() -> None:
