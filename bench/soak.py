@@ -44,6 +44,7 @@ for the sensor); the figures of each phase go to their own file (`soak-phase-S.j
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -71,6 +72,8 @@ from table_growth import VacuumLoop, autovacuum_on, grown, table_sizes
 from vatsim_pipeline.defs.feed_sensor import SENSOR_INTERVAL_S
 from vatsim_pipeline.feed.landing import DATA_PREFIX, stamp_of
 from vatsim_pipeline.feed.parse import parse_timestamp
+from vatsim_pipeline.launcher.warm_launcher import WORKER_PID_TAG
+from vatsim_pipeline.launcher.zygote import WORKER_CPU_LINE
 
 try:
     import psutil
@@ -97,12 +100,13 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 @dataclass(frozen=True)
 class TreeSample:
     """CPU seconds of a process tree (live processes and the children they reaped), its
-    RSS, and each live process's own CPU with its role, to attribute CPU by role."""
+    RSS, and each live process's role with its CPU and its reaped children's, to
+    attribute CPU by role."""
 
     cpu_s: float
     rss_bytes: int
     processes: int
-    own: dict[int, tuple[str, float]]
+    by_pid: dict[int, tuple[str, float]]
 
 
 def shared_release() -> list[str] | None:
@@ -138,7 +142,9 @@ def _tally(processes: list[tuple[int, str, float, float, int]]) -> TreeSample:
         cpu_s=sum(own + reaped for _pid, _command, own, reaped, _rss in processes),
         rss_bytes=sum(p[4] for p in processes),
         processes=len(processes),
-        own={pid: (role(command), own) for pid, command, own, _reaped, _rss in processes},
+        by_pid={
+            pid: (role(command), own + reaped) for pid, command, own, reaped, _rss in processes
+        },
     )
 
 
@@ -150,14 +156,14 @@ def free_port() -> int:
 
 def merged(samples: list[TreeSample]) -> TreeSample:
     """One sample of several process trees (the daemon's and the code server's)."""
-    own: dict[int, tuple[str, float]] = {}
+    by_pid: dict[int, tuple[str, float]] = {}
     for sample in samples:
-        own |= sample.own
+        by_pid |= sample.by_pid
     return TreeSample(
         cpu_s=sum(s.cpu_s for s in samples),
         rss_bytes=sum(s.rss_bytes for s in samples),
         processes=sum(s.processes for s in samples),
-        own=own,
+        by_pid=by_pid,
     )
 
 
@@ -469,6 +475,40 @@ def run_stages(dagster_url: URL, started: float, finished: float) -> dict:
     return {"runs_by_status": statuses, "stages": stages}
 
 
+def worker_cpu_by_job(
+    daemon_log: Path, dagster_url: URL, started: float, finished: float, snapshots: int
+) -> dict[str, float | None]:
+    """CPU per snapshot of the run workers that ended in the window, by job: each ended
+    worker's CPU as the zygote reported it (`vatsim-worker-cpu` lines of the daemon's
+    output), its job found through the worker pid its run is tagged with."""
+    ended = []
+    for line in daemon_log.read_text(errors="replace").splitlines():
+        if line.startswith(WORKER_CPU_LINE):
+            report = json.loads(line.removeprefix(WORKER_CPU_LINE))
+            if started <= report["at"] <= finished:
+                ended.append(report)
+    engine = create_engine(dagster_url.set(drivername="postgresql+psycopg2"))
+    with engine.connect() as connection:
+        jobs = dict(
+            connection.execute(
+                text(
+                    "SELECT t.value, r.pipeline_name FROM run_tags t "
+                    "JOIN runs r ON r.run_id = t.run_id WHERE t.key = :tag "
+                    "ORDER BY r.create_timestamp"
+                ),
+                {"tag": WORKER_PID_TAG},
+            ).all()
+        )
+    engine.dispose()
+    by_job: dict[str, float] = {}
+    for report in ended:
+        job = jobs.get(str(report["pid"]), "unknown")
+        by_job[job] = by_job.get(job, 0.0) + report["cpu_s"]
+    if not snapshots:
+        return {}
+    return {job: rounded(cpu / snapshots) for job, cpu in sorted(by_job.items())}
+
+
 def rounded(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -562,6 +602,8 @@ class Soak:
             "VATSIM_LANDING_DIR": str(self.landing),
             # The sensor's fetch rhythm follows the feed's period (15 s, or 5 s accelerated).
             "VATSIM_FEED_PERIOD_S": f"{self.interval:g}",
+            # The zygote says how much CPU each ended worker used (`worker_cpu_by_job`).
+            "VATSIM_REPORT_WORKER_CPU": "1",
         }
 
     def start_feed(self, env: dict[str, str]) -> str:
@@ -700,7 +742,6 @@ def measure(soak: Soak) -> dict:
     tree_start = soak.trees()
     feed_start = sample_tree(soak.server.pid)
     peak = tree_start
-    last_own = dict(tree_start.own)
     ends = started + 60 * args.minutes
     # Growth is taken over the second half: by then the tables rewritten in place hold
     # the size vacuuming keeps them at, and what still grows is what a day adds.
@@ -712,7 +753,6 @@ def measure(soak: Soak) -> dict:
         if soak.daemon.poll() is not None:
             raise SystemExit("bench/soak.py: the daemon exited (see daemon.log)")
         sample = soak.trees()
-        last_own |= sample.own
         if sample.rss_bytes > peak.rss_bytes:
             peak = sample
         if first is None and time.time() >= halfway:
@@ -723,7 +763,6 @@ def measure(soak: Soak) -> dict:
             next_report += 60
     finished = time.time()
     tree_end = soak.trees()
-    last_own |= tree_end.own
     feed_end = sample_tree(soak.server.pid)
     last = footprint(soak, data)
     first = first or last
@@ -798,7 +837,10 @@ def measure(soak: Soak) -> dict:
         "snapshots_committed_in_window": len(committed),
         "cpu_s_tree": round(cpu, 1),
         "cpu_s_per_snapshot": rounded(cpu / len(committed) if committed else None),
-        "cpu_s_per_snapshot_by_role": _by_role(last_own, tree_start.own, cpu, len(committed)),
+        "cpu_s_per_snapshot_by_role": _by_role(tree_start, tree_end, len(committed)),
+        "cpu_s_per_snapshot_of_workers_by_job": worker_cpu_by_job(
+            soak.folder / "daemon.log", soak.dagster_url, started, finished, len(committed)
+        ),
         "cpu_share_of_machine": round(cpu / (finished - started) / (os.cpu_count() or 1), 3),
         "cpu_s_feed_server": round(feed_end.cpu_s - feed_start.cpu_s, 1),
         "peak_rss_bytes": peak.rss_bytes,
@@ -827,20 +869,18 @@ def measure(soak: Soak) -> dict:
     }
 
 
-def _by_role(
-    last_own: dict[int, tuple[str, float]],
-    start_own: dict[int, tuple[str, float]],
-    total_cpu: float,
-    snapshots: int,
-) -> dict[str, float | None]:
-    """CPU per snapshot of each role, from the last own CPU sampled of every process seen
-    (a process's last seconds after its last sample stay `unattributed`)."""
+def _by_role(start: TreeSample, end: TreeSample, snapshots: int) -> dict[str, float | None]:
+    """CPU per snapshot of each role: what the processes of that role used, with the
+    children they reaped, at the end less at the start. A run worker lives a second or
+    two, between samples; the warm launcher's zygote reaps it, so its whole CPU counts as
+    the zygote's reaped children's, under "run workers", and the roles add up to the tree's
+    CPU exactly (a worker alive at the start is subtracted there and reaped later)."""
     if not snapshots:
         return {}
     roles: dict[str, float] = {}
-    for pid, (name, own) in last_own.items():
-        roles[name] = roles.get(name, 0.0) + own - start_own.get(pid, (name, 0.0))[1]
-    roles["unattributed"] = total_cpu - sum(roles.values())
+    for sample, sign in ((end, 1.0), (start, -1.0)):
+        for name, cpu in sample.by_pid.values():
+            roles[name] = roles.get(name, 0.0) + sign * cpu
     return {name: rounded(value / snapshots) for name, value in sorted(roles.items())}
 
 
@@ -880,6 +920,8 @@ def report(results: dict) -> None:
     )
     roles = ", ".join(f"{k} {v}" for k, v in results["cpu_s_per_snapshot_by_role"].items())
     print(f"cpu per snapshot by role: {roles}")
+    jobs = ", ".join(f"{k} {v}" for k, v in results["cpu_s_per_snapshot_of_workers_by_job"].items())
+    print(f"cpu per snapshot of the run workers that ended, by job: {jobs}")
     print(
         f"peak memory {results['peak_rss_bytes'] / mib:.0f} MiB over "
         f"{results['peak_processes']} processes"

@@ -15,7 +15,11 @@ It says `ready` once its imports are done. As the parent of every worker it is t
 to know when one ends: it says `{"exited": <pid>, "signal": <n>}` (killed) or
 `{"exited": <pid>, "code": <n>}`, so that the launcher can fail the run of a worker that
 died at once instead of waiting for run monitoring. When stdin closes it stops forking,
-waits for its running workers (still reporting them) and exits.
+waits for its running workers (still reporting them) and exits. With
+`VATSIM_REPORT_WORKER_CPU` set it also writes, to its stderr (the daemon's output), a
+line `vatsim-worker-cpu {"pid": ..., "cpu_s": ..., "at": ...}` per ended worker, its
+whole CPU from the kernel's accounting: `bench/soak.py` breaks the run workers' CPU
+down by job with it.
 
     python -m vatsim_pipeline.launcher.zygote vatsim_pipeline.definitions
 """
@@ -33,6 +37,9 @@ READY = "ready"
 # A preloaded module's function that fills, in this process, the caches every run reads.
 WARM_UP = "warm_up_run_worker"
 REPLIES = 1  # stdout: replies and exit notices, one `os.write` (atomic, < PIPE_BUF) each
+ERRORS = 2
+WORKER_CPU_LINE = "vatsim-worker-cpu "
+REPORT_WORKER_CPU = bool(os.environ.get("VATSIM_REPORT_WORKER_CPU"))
 _workers: set[int] = set()
 
 
@@ -44,12 +51,19 @@ def _reap_children(_signum: int, _frame: FrameType | None) -> None:
     """Collect every finished worker, so none lingers as a zombie, and say how it ended."""
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
         _workers.discard(pid)
+        if REPORT_WORKER_CPU:
+            cpu = {
+                "pid": pid,
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                "at": time.time(),
+            }
+            os.write(ERRORS, (WORKER_CPU_LINE + json.dumps(cpu) + "\n").encode())
         if os.WIFSIGNALED(status):
             _say({"exited": pid, "signal": os.WTERMSIG(status)})
         else:

@@ -3,6 +3,7 @@ cancelled, are seen dead when killed, and never run stale code."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -27,6 +28,7 @@ from vatsim_pipeline.launcher.warm_launcher import (
     is_run_worker,
     source_signature,
 )
+from vatsim_pipeline.launcher.zygote import WORKER_CPU_LINE
 from vatsim_pipeline_tests.launcher.waiting_job import waiting_job
 
 WAIT_S = 60
@@ -103,6 +105,32 @@ def test_runs_are_forked_from_one_warm_process_and_succeed(instance: DagsterInst
         assert "STEP_SUCCESS" in kinds
     assert first.tags[WORKER_PID_TAG] != second.tags[WORKER_PID_TAG]
     assert _zygote_pid(instance) == zygote
+
+
+def test_with_the_setting_the_zygote_reports_each_ended_workers_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`bench/soak.py` sets VATSIM_REPORT_WORKER_CPU to break the workers' CPU down by job:
+    one line per ended worker, with its CPU time (not its wall time: this one sleeps)."""
+    monkeypatch.setenv("VATSIM_REPORT_WORKER_CPU", "1")
+    with _instance(tmp_path, monkeypatch, MODULE) as instance:
+        started = time.time()
+        run = _launch(instance, 1.0)
+        pid = int(_wait_for(instance, run.run_id, {DagsterRunStatus.SUCCESS}).tags[WORKER_PID_TAG])
+        output = ""
+        deadline = time.monotonic() + WAIT_S
+        while f'"pid": {pid},' not in output and time.monotonic() < deadline:
+            time.sleep(0.1)
+            output += capfd.readouterr().err
+    reports = [
+        json.loads(line.removeprefix(WORKER_CPU_LINE))
+        for line in output.splitlines()
+        if line.startswith(WORKER_CPU_LINE)
+    ]
+    assert [report["pid"] for report in reports] == [pid]
+    lifetime = reports[0]["at"] - started
+    assert 1.0 < lifetime < WAIT_S
+    assert 0.0 < reports[0]["cpu_s"] < lifetime - 0.9
 
 
 def test_a_running_worker_is_healthy_and_a_killed_one_is_failed(instance: DagsterInstance) -> None:
