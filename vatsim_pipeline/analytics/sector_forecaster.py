@@ -4,7 +4,7 @@ recent entry delays and the network's activity."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import timedelta
 
 import numpy as np
@@ -40,6 +40,23 @@ def history_times(now: pd.Timestamp) -> list[pd.Timestamp]:
     times = {start - lag for start in starts for lag in lags}
     times |= {now.floor(BUCKET) - BUCKET * k for k in range(1, 5)}
     return sorted(t for t in times if t + BUCKET <= now)
+
+
+def history_in_use(now: pd.Timestamp, stored: Collection[pd.Timestamp]) -> list[pd.Timestamp]:
+    """The bucket starts of `history_times(now)` whose rows the forecast at `now` reads,
+    given which of them hold rows (`stored`): per horizon bucket its stored weekly lags,
+    else its stored daily lags, else the last hour's quarters (`history_expectation` and
+    `_activity_scale` look at nothing else, so their figures are the same from these rows
+    alone). With four weeks of history that is 32 bucket starts of 84, about 40% of the
+    rows."""
+    held = set(history_times(now)).intersection(stored)
+    used: set[pd.Timestamp] = set()
+    for start in bucket_starts(now):
+        weekly = [start - timedelta(weeks=w) for w in range(1, WEEKS_BACK + 1)]
+        daily = [start - timedelta(days=d) for d in range(1, DAYS_BACK + 1)]
+        lags = [t for t in weekly if t in held] or [t for t in daily if t in held]
+        used.update(lags or (now.floor(BUCKET) - BUCKET * k for k in range(1, 5)))
+    return sorted(used & held)
 
 
 def _activity_scale(connection: Connection, now: pd.Timestamp, history: pd.DataFrame) -> float:

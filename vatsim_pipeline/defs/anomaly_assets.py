@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vatsim_pipeline.analytics.anomalies import KINDS, SQUAWK_KINDS
 from vatsim_pipeline.analytics.anomalies.thresholds import Thresholds
 from vatsim_pipeline.defs.resources import DatabaseResource
-from vatsim_pipeline.defs.table_checks import report_for_newest_materialization
+from vatsim_pipeline.defs.table_checks import Targets, report_check
 from vatsim_pipeline.feed.landing import LandedSnapshot
 from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
 from vatsim_pipeline.storage.anomaly_reads import active_counts
@@ -87,7 +87,6 @@ def detect(
     return MaterializeResult(
         asset_key=ANOMALIES,
         metadata={
-            "update_timestamp": landed.update_timestamp.isoformat(),
             "flights_checked": write.flights,
             "flights_rebuilt": write.rebuilt,
             "rows_inserted": write.inserted,
@@ -157,7 +156,9 @@ def active_anomalies(engine: Engine) -> Iterator[AssetCheckResult]:
             passed=not any(found.values()),
             severity=AssetCheckSeverity.WARN,
             description=describe(found, kinds),
-            metadata={f"active_{kind}": count for kind, count in found.items()},
+            # Only what is still seen: a zero for every kind would be stored with every
+            # evaluation, twice (the event and its check execution row), every 15 s.
+            metadata={f"active_{kind}": count for kind, count in found.items() if count},
         )
 
 
@@ -165,11 +166,11 @@ def _key(result: AssetCheckResult) -> AssetCheckKey:
     return AssetCheckKey(AssetKey.from_coercible(result.asset_key), result.check_name)
 
 
-def report_anomaly_checks(instance: DagsterInstance, engine: Engine) -> None:
-    """Evaluate the anomaly checks and record each result for its asset's newest
-    materialization (the one the calling ingest run just made)."""
+def report_anomaly_checks(instance: DagsterInstance, engine: Engine, targets: Targets) -> None:
+    """Evaluate the anomaly checks and record each result for its asset's materialization
+    in `targets` (the one the calling ingest run just made)."""
     for result in active_anomalies(engine):
-        report_for_newest_materialization(instance, _key(result), result)
+        report_check(instance, _key(result), result, targets)
 
 
 @multi_asset_check(

@@ -3,6 +3,7 @@ two hours per 15 minutes with a band (see `analytics.sector_forecast`), stored w
 `traffic_forecasts` for the API and the command line."""
 
 import time
+from collections.abc import Sequence
 
 import pandas as pd
 from dagster import (
@@ -16,8 +17,9 @@ from dagster import (
     in_process_executor,
     schedule,
 )
+from sqlalchemy import Connection
 
-from vatsim_pipeline.analytics.sector_forecaster import forecast_at
+from vatsim_pipeline.analytics.sector_forecaster import HistoryReader, forecast_at, history_in_use
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.resources import DatabaseResource
 from vatsim_pipeline.defs.run_logging import RUN_LOGGING
@@ -27,10 +29,22 @@ from vatsim_pipeline.storage.airport_storage import airports_frame
 from vatsim_pipeline.storage.forecast_writes import replace_forecast
 from vatsim_pipeline.storage.occupancy_writes import sector_set
 from vatsim_pipeline.storage.reads_base import newest_update
-from vatsim_pipeline.storage.reads_forecast import stored_load
+from vatsim_pipeline.storage.reads_forecast import stored_load, stored_load_starts
 from vatsim_pipeline.storage.sector_patterns import stored_sector_parents
 
 FORECASTS_GROUP = "forecasts"
+
+
+def _history_reader(connection: Connection, now: pd.Timestamp) -> HistoryReader:
+    """`sector_load` rows of only the bucket starts the forecast reads (`history_in_use`),
+    found by one query for the starts that hold rows: with four weeks of history 40% of
+    the 100,000 rows of every candidate start."""
+
+    def read(times: Sequence[pd.Timestamp]) -> pd.DataFrame:
+        held = stored_load_starts(connection, [t.to_pydatetime() for t in times])
+        return stored_load(connection, [t.to_pydatetime() for t in history_in_use(now, held)])
+
+    return read
 
 
 @asset(
@@ -61,7 +75,7 @@ def sector_forecast(
         frame = forecast_at(
             connection,
             now,
-            read_history=lambda times: stored_load(connection, [t.to_pydatetime() for t in times]),
+            read_history=_history_reader(connection, now),
             airports=airports_frame(connection),
             locate=sectors.index.locate_many,
             parents=parents,

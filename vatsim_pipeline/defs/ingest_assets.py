@@ -188,9 +188,7 @@ def land_snapshot(
             "update_timestamp": landed.update_timestamp.isoformat(),
             "data_path": MetadataValue.path(landed.data_path),
             "transceivers_path": MetadataValue.path(landed.transceivers_path or ""),
-            "data_sha256": landed.data_sha256,
             "fetched_at": landed.fetched_at.isoformat() if landed.fetched_at else "",
-            "source": source,
             **(
                 {"radios_missing": landed.transceivers_missing}
                 if landed.transceivers_missing
@@ -264,8 +262,9 @@ def store_tables(
         + f"; {write.rejected} rejected; parse {1000 * (parsed - started):.0f} ms, "
         f"store {1000 * (stored - parsed):.0f} ms"
     )
-    # What concerns the whole snapshot is said once, on `flights`: every entry is stored
-    # twice per table and run (output and materialization events), 5,760 runs a day.
+    # What concerns the whole snapshot is said once, on `flights`, and its update
+    # timestamp on `landed_snapshot`: every entry is stored twice per table and run (output
+    # and materialization events), 5,760 runs a day.
     whole = {
         "new_snapshot": write.new_snapshot,
         "parse_ms": round(1000 * (parsed - started), 1),
@@ -279,7 +278,6 @@ def store_tables(
             "rows_updated": table.updated,
             "rows_unchanged": table.unchanged,
             "rows_rejected": sum(rejected_by_section.get(s, 0) for s in SECTION_OF_TABLE[name]),
-            "update_timestamp": landed.update_timestamp.isoformat(),
             "dashboard": MetadataValue.url(dashboard_url()),
         }
         if name == "flights":
@@ -302,10 +300,7 @@ def radios_check(update_timestamp: datetime, missing: str | None) -> AssetCheckR
             metadata={"update_timestamp": stamp, "reason": missing},
         )
     return AssetCheckResult(
-        check_name=RADIOS_CHECK.name,
-        asset_key=RADIOS_CHECK.asset_key,
-        passed=True,
-        metadata={"update_timestamp": stamp},
+        check_name=RADIOS_CHECK.name, asset_key=RADIOS_CHECK.asset_key, passed=True
     )
 
 

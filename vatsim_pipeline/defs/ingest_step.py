@@ -26,6 +26,7 @@ from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_a
 
 from vatsim_pipeline.defs.anomaly_assets import (
     ANOMALIES_SPEC,
+    ANOMALY_CHECKS,
     detect,
     report_anomaly_checks,
     thresholds_or_fail,
@@ -40,15 +41,22 @@ from vatsim_pipeline.defs.ingest_assets import (
     store_tables,
 )
 from vatsim_pipeline.defs.ingest_config import INGEST_OP
+from vatsim_pipeline.defs.landing_check import LANDING_CHECK
 from vatsim_pipeline.defs.occupancy_assets import OCCUPANCY_SPECS, locate, report_checks
 from vatsim_pipeline.defs.resources import DatabaseResource, FeedResource, LandingResource
-from vatsim_pipeline.defs.table_checks import report_for_newest_materialization
+from vatsim_pipeline.defs.table_checks import DESCRIPTIONS, newest_materializations, report_check
 from vatsim_pipeline.resilience.retry import database_retry_policy
 
 WHOLE_RUN = (
     " Materialized by the one step (`ingest`) of the `ingest_snapshot` job with the landed "
     "snapshot, the tables, occupancy and anomalies: selecting any of them materializes all."
 )
+
+# The assets checked by the checks reported at the step's end (`report_checks`,
+# `report_anomaly_checks`): their materializations are read once for all of them.
+CHECKED_AT_END = {key.asset_key for key in (*DESCRIPTIONS, LANDING_CHECK)} | {
+    spec.asset_key for spec in ANOMALY_CHECKS
+}
 
 
 def _whole_run(spec: AssetSpec) -> AssetSpec:
@@ -84,9 +92,12 @@ def ingest_step(
     # before the step resumes), so that a snapshot stored without radios is reported even
     # by a run that fails later.
     radios = radios_check(landed.update_timestamp, landed.transceivers_missing)
-    report_for_newest_materialization(context.instance, RADIOS_CHECK, radios)
+    instance = context.instance
+    checked = newest_materializations(instance, [RADIOS_CHECK.asset_key])
+    report_check(instance, RADIOS_CHECK, radios, checked)
     yield from locate(context, engine, landed)
     yield detect(context, engine, landed, thresholds)
     # After every materialization is recorded: each check is reported for its asset's.
-    report_checks(context.instance, database, landing)
-    report_anomaly_checks(context.instance, engine)
+    targets = newest_materializations(instance, CHECKED_AT_END)
+    report_checks(instance, database, landing, targets)
+    report_anomaly_checks(instance, engine, targets)

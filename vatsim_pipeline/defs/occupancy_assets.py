@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.landing_check import LANDING_CHECK, probed_landing
 from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
-from vatsim_pipeline.defs.table_checks import report_for_newest_materialization, report_table_checks
+from vatsim_pipeline.defs.table_checks import Targets, report_check, report_table_checks
 from vatsim_pipeline.defs.table_docs import table_metadata
 from vatsim_pipeline.feed.landing import LandedSnapshot
 from vatsim_pipeline.resilience.retry import fail_fast_if_unretryable
@@ -58,16 +58,14 @@ def locate(
                 f"no sectors stored yet: the positions of {landed.update_timestamp.isoformat()} "
                 "stay unassigned (sensor sectors_when_missing requests a refresh_sectors run)"
             )
-            yield from _without_sectors(landed)
+            yield from _without_sectors()
             return
         write = update_occupancy(engine, landed.update_timestamp, sectors)
     except Exception as error:
         fail_fast_if_unretryable(error, "database")
     context.log.info(_summary(write))
-    common = {
-        "update_timestamp": landed.update_timestamp.isoformat(),
-        "elapsed_ms": write.elapsed_ms,
-    }
+    # One write located both: its time is said once, on occupancy; the snapshot's update
+    # timestamp is on the run's `landed_snapshot`.
     yield MaterializeResult(
         asset_key=OCCUPANCY,
         metadata={
@@ -78,7 +76,7 @@ def locate(
             "rows_inserted": write.intervals.inserted,
             "rows_updated": write.intervals.updated,
             "rows_deleted": write.intervals.deleted,
-            **common,
+            "elapsed_ms": write.elapsed_ms,
         },
     )
     yield MaterializeResult(
@@ -88,25 +86,30 @@ def locate(
             "controllers_staffing": write.staffing.staffing,
             "rows_inserted": write.staffing.inserted,
             "rows_deleted": write.staffing.deleted,
-            **common,
         },
     )
 
 
 def report_checks(
-    instance: DagsterInstance, database: DatabaseResource, landing: LandingResource
+    instance: DagsterInstance,
+    database: DatabaseResource,
+    landing: LandingResource,
+    targets: Targets,
 ) -> None:
     """The table checks and the landing check, for the materializations this run made."""
-    report_table_checks(instance, database)
-    report_for_newest_materialization(instance, LANDING_CHECK, probed_landing(landing))
+    report_table_checks(instance, database, targets)
+    report_check(instance, LANDING_CHECK, probed_landing(landing), targets)
 
 
-def _without_sectors(landed: LandedSnapshot) -> Iterator[MaterializeResult]:
+def _without_sectors() -> Iterator[MaterializeResult]:
     """Both assets, recorded as having located nothing, so that the run's table checks
     are reported for them (and say why positions are unassigned)."""
-    common = {"update_timestamp": landed.update_timestamp.isoformat(), "sectors_stored": 0}
-    yield MaterializeResult(asset_key=OCCUPANCY, metadata={"positions_located": 0, **common})
-    yield MaterializeResult(asset_key=STAFFING, metadata={"controllers_staffing": 0, **common})
+    yield MaterializeResult(
+        asset_key=OCCUPANCY, metadata={"positions_located": 0, "sectors_stored": 0}
+    )
+    yield MaterializeResult(
+        asset_key=STAFFING, metadata={"controllers_staffing": 0, "sectors_stored": 0}
+    )
 
 
 def _summary(write: OccupancyWrite) -> str:

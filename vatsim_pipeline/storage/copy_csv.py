@@ -23,7 +23,8 @@ from sqlalchemy.exc import DBAPIError
 BATCH_ROWS = 256
 
 
-def _field(value: Any) -> str:
+def encode_field(value: Any) -> str:
+    """One CSV field: text quoted, None empty, anything else `str`."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -33,7 +34,7 @@ def _field(value: Any) -> str:
 
 def encode(rows: Iterable[Sequence[Any]]) -> str:
     """CSV text of `rows` for COPY, one line per row."""
-    return "".join([",".join(map(_field, row)) + "\n" for row in rows])
+    return "".join([",".join(map(encode_field, row)) + "\n" for row in rows])
 
 
 class CsvStream:
@@ -51,23 +52,47 @@ class CsvStream:
         return encode(islice(self._rows, BATCH_ROWS))
 
 
+class LineStream:
+    """Lines already encoded (each ending in a newline), a batch at a time."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+
+    def read(self, size: int = -1) -> str:
+        """The next batch of lines ("" at the end), whatever `size` asks."""
+        return "".join(islice(self._lines, BATCH_ROWS))
+
+
 def copy_rows(
     connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """COPY `rows` into `columns` of `table`, inside the connection's transaction.
+    """COPY `rows` into `columns` of `table`, inside the connection's transaction."""
+    if rows:
+        _copy(connection, table, columns, CsvStream(rows))
 
-    COPY needs the raw psycopg2 cursor, whose errors SQLAlchemy does not see; they are
+
+def copy_lines(
+    connection: Connection, table: str, columns: Sequence[str], lines: Sequence[str]
+) -> None:
+    """COPY CSV `lines` (as `encode` writes them, built by the caller column by column)
+    into `columns` of `table`, inside the connection's transaction."""
+    if lines:
+        _copy(connection, table, columns, LineStream(lines))
+
+
+def _copy(
+    connection: Connection, table: str, columns: Sequence[str], stream: CsvStream | LineStream
+) -> None:
+    """COPY needs the raw psycopg2 cursor, whose errors SQLAlchemy does not see; they are
     raised as SQLAlchemy's own (`IntegrityError`, `DataError`, ...) like every other
     storage error, and a lost connection is invalidated so the pool never reuses it.
     """
-    if not rows:
-        return
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
     dbapi = connection.dialect.loaded_dbapi
     raw = connection.connection
     with raw.cursor() as cursor:
         try:
-            cursor.copy_expert(statement, CsvStream(rows))
+            cursor.copy_expert(statement, stream)
         except dbapi.Error as error:
             lost = connection.dialect.is_disconnect(error, raw.dbapi_connection, cursor)
             if lost:

@@ -133,6 +133,21 @@ def rows_of_buckets(
     return frame
 
 
+def starts_with_rows(
+    connection: Connection, table: Table, starts: Sequence[datetime]
+) -> set[pd.Timestamp]:
+    """Which of `starts` hold any row of `table` (one index-only scan on PostgreSQL)."""
+    found = connection.scalars(
+        select(table.c.bucket_start).where(table.c.bucket_start.in_(list(starts))).distinct()
+    )
+    return {pd.Timestamp(start) for start in found}
+
+
+def stored_load_starts(connection: Connection, starts: Sequence[datetime]) -> set[pd.Timestamp]:
+    """Which of `starts` hold any `sector_load` row."""
+    return starts_with_rows(connection, sector_load, starts)
+
+
 def stored_load(connection: Connection, starts: Sequence[datetime]) -> pd.DataFrame:
     """`sector_load` rows (sector_id, bucket_start, entries) of the given bucket starts."""
     return rows_of_buckets(connection, sector_load, starts, ["sector_id", "entries"])

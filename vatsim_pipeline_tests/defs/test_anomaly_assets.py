@@ -67,6 +67,9 @@ def test_ingest_runs_detect_and_check_active_emergencies(vatsim_env, engine, tmp
     assert not emergencies.passed
     assert emergencies.severity == AssetCheckSeverity.WARN
     assert emergencies.description == "2 active emergencies"
+    # Only the kinds still seen: the others' zeros are not stored with every evaluation.
+    assert {k: v.value for k, v in emergencies.metadata.items()} == {"active_emergency_squawk": 2}
+    assert checks["active_track_anomalies"].metadata == {}
     assert checks["feed_not_stale"].passed
     assert checks["feed_not_stale"].description == "no active stale feed"
     assert checks["active_track_anomalies"].passed

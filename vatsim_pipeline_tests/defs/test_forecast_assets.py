@@ -16,9 +16,11 @@ from sqlalchemy import select
 from vatsim_pipeline.analytics.sector_forecaster import forecast_at
 from vatsim_pipeline.definitions import build_definitions
 from vatsim_pipeline.defs.forecast_assets import sector_forecast
+from vatsim_pipeline.defs.warm_up import warm_up_run_worker
 from vatsim_pipeline.sectors.containment import sector_parents
 from vatsim_pipeline.sectors.locate import SectorIndex
 from vatsim_pipeline.storage.engine import make_engine, migrate
+from vatsim_pipeline.storage.occupancy_writes import sector_set
 from vatsim_pipeline.storage.pattern_tables import traffic_forecasts
 from vatsim_pipeline.storage.reads import QueryService
 from vatsim_pipeline.storage.reads_base import newest_update
@@ -99,11 +101,14 @@ def test_every_run_stores_the_forecast_computed_afresh_from_the_tables(
     simulated: str, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run reuses what did not change since the last one (the stored sector tree, the
-    sectors and airports loaded once per process): it must store exactly the forecast
-    computed from the tables with nothing reused, run after run."""
+    sectors and airports loaded once per process, the sectors' cell grid the warm-up
+    builds): it must store exactly the forecast computed from the tables with nothing
+    reused, run after run."""
     monkeypatch.setenv("VATSIM_DATABASE_URL", simulated)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    warm_up_run_worker()
     engine = make_engine(simulated)
+    assert sector_set(engine).index._grid is not None
     t = traffic_forecasts.c
     stored = select(t.target_id, t.metric, t.bucket_start, t.expected, t.low, t.high).where(
         t.target_kind == "sector"

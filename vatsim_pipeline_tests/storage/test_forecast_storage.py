@@ -13,7 +13,8 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from vatsim_pipeline.analytics.forecast_frame import FORECAST_COLUMNS
-from vatsim_pipeline.storage.forecast_writes import replace_forecast
+from vatsim_pipeline.storage.copy_csv import encode
+from vatsim_pipeline.storage.forecast_writes import forecast_lines, forecast_rows, replace_forecast
 from vatsim_pipeline.storage.pattern_tables import traffic_forecasts
 from vatsim_pipeline.storage.reads_airport_forecast import stored_airport_traffic
 from vatsim_pipeline.storage.reads_forecast import stored_load
@@ -85,6 +86,21 @@ def test_the_stored_rows_are_exactly_the_frame(engine: Engine) -> None:
 
     assert replace_forecast(engine, "sector", forecast("sector", []), later) == 0
     assert stored(engine, "sector") == []
+
+
+def test_the_copy_lines_built_by_column_are_the_rows_encoded() -> None:
+    targets = ["EDGG", 'a,"b"', "line\nbreak", "back\\slash", r"\N", "", "EDGG"]
+    frame = pd.concat(
+        [forecast("sector", targets), forecast("airport", ["EDDF"], 0.5)], ignore_index=True
+    )
+    frame.loc[frame.index[:3], "expected"] = [float("nan"), -0.0, 1e22]
+    lines = forecast_lines(frame, ISSUED)
+    assert len(lines) == len(frame) == 64
+    assert "".join(lines) == encode(forecast_rows(frame, ISSUED))
+    assert lines[8] == '"sector","a,""b""","entries",2026-03-06 12:15:00+00:00,' + (
+        f"{AWKWARD[0]},{AWKWARD[0] / 3},{AWKWARD[0] * 2},2026-03-06 12:00:45.123456+00:00\n"
+    )
+    assert forecast_lines(frame.iloc[0:0], ISSUED) == []
 
 
 def test_a_failed_write_leaves_the_previous_forecast(engine: Engine) -> None:
