@@ -1,6 +1,6 @@
 """The feed sensor: lands every new feed update and requests one run for it.
 
-It ticks at most every 10 s and waits, within its tick, for the next update due before
+It ticks every 10 s or so and waits, within its tick, for the next update due before
 its next tick could come, so that it ticks about once per 15 s update (every tick costs
 the daemon and the code server their bookkeeping and writes a tick row), never misses
 one, and fetches each as it appears. The payload is on disk before the run is
@@ -62,9 +62,13 @@ from vatsim_pipeline.resilience.errors import DAGSTER_STORAGE
 # lasts as long as the tick), and runs a sensor only when `minimum_interval_seconds`
 # have passed since its previous tick started. At 1 s the sensor ticked on every loop,
 # three times per update, two of them only to say "not yet": each cost the daemon and
-# the code server some 0.05 CPU s and wrote a tick row (bench/soak.py). At 10 s it ticks
-# 10 to 15 s apart, and a tick waits for any update due before the next tick could come
+# the code server some 0.05 CPU s and wrote a tick row (bench/soak.py). At 9 s it ticks
+# on every second loop (at 10 s, a tick starts a moment after its loop, so two loops
+# later fell short of 10 s: every third loop, and the update after a quick tick could
+# wait for it), and a tick waits for any update due before the next tick could come
 # (the interval, a loop, and the loops' jitter), so that one tick per update lands it.
+# Only the update after one landed late (the first after a restart or an outage) can
+# itself land up to a loop late, once.
 DAEMON_LOOP_S = 5
 # How much later than a whole loop the next tick may come: loops drift by up to a second.
 LOOP_JITTER_S = 2
@@ -79,7 +83,7 @@ PEEK_EVERY_S = 0.2
 # Without a feed period (`VATSIM_FEED_PERIOD_S=0`) no update is known to be due: the
 # sensor then ticks, and fetches, on every loop.
 SENSOR_INTERVAL_S = int(
-    os.environ.get("VATSIM_SENSOR_INTERVAL_S") or (10 if FEED_PERIOD_S > 0 else 1)
+    os.environ.get("VATSIM_SENSOR_INTERVAL_S") or (9 if FEED_PERIOD_S > 0 else 1)
 )
 FUTURE_TOLERANCE = timedelta(minutes=5)
 FEED = "feed"

@@ -172,15 +172,15 @@ def test_the_sensor_does_not_fetch_before_the_next_update_is_due(feed, monkeypat
     from vatsim_pipeline.defs import feed_sensor
 
     monkeypatch.setattr(feed_sensor, "FEED_PERIOD_S", 30.0)
-    monkeypatch.setattr(feed_sensor, "SENSOR_INTERVAL_S", 10)  # the default with a period
+    monkeypatch.setattr(feed_sensor, "SENSOR_INTERVAL_S", 9)  # the default with a period
     driver = SensorDriver()
     assert len(driver.tick().run_requests) == 1
     landed = driver.state.last_landed
     # The simulated feed starts now: with a 30 s period its next update is due in about
-    # 30 s, after the next tick could come (10 s, a daemon loop and its jitter: 17 s), so
+    # 30 s, after the next tick could come (9 s, a daemon loop and its jitter: 16 s), so
     # this tick neither waits nor downloads.
     due_in_s = (landed + timedelta(seconds=30) - datetime.now(UTC)).total_seconds()
-    assert due_in_s > feed_sensor._next_tick_within_s() == 17
+    assert due_in_s > feed_sensor._next_tick_within_s() == 16
     early = driver.tick()
     assert early.run_requests == []
     expected = landed + timedelta(seconds=30)
