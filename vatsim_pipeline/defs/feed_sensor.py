@@ -273,6 +273,8 @@ def _await_update(client: FeedClient, newest: datetime, expected: datetime) -> N
     reports what is wrong. A tick long past the due time (a feed that stopped) fetches at
     once."""
     started = datetime.now(UTC)
+    if expected + timedelta(seconds=_next_tick_within_s()) < started:
+        return
     pause = (expected - started).total_seconds()
     if pause > 0:
         time.sleep(pause)
@@ -280,8 +282,6 @@ def _await_update(client: FeedClient, newest: datetime, expected: datetime) -> N
         expected + timedelta(seconds=DAEMON_LOOP_S),
         started + timedelta(seconds=SENSOR_INTERVAL_S + DAEMON_LOOP_S),
     )
-    if expected + timedelta(seconds=_next_tick_within_s()) < started:
-        return
     while datetime.now(UTC) < give_up:
         seen = client.peek()
         if seen is None or seen > newest:

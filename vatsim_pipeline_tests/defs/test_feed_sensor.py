@@ -194,6 +194,19 @@ def _due_in(driver: SensorDriver, seconds: float) -> float:
     return (datetime.now(UTC) - driver.state.last_landed).total_seconds() + seconds
 
 
+def _tick_while_publishing_after(driver: SensorDriver, feed, seconds: float):
+    """One tick while the feed publishes its next update `seconds` from now; the tick's
+    result and how long it took."""
+    timer = threading.Timer(seconds, feed.advance)
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = driver.tick()
+    finally:
+        timer.join()
+    return result, time.monotonic() - started
+
+
 def test_a_tick_waits_for_an_update_due_within_the_loop_and_fetches_it_then(
     feed, monkeypatch
 ) -> None:
@@ -206,12 +219,7 @@ def test_a_tick_waits_for_an_update_due_within_the_loop_and_fetches_it_then(
     # The feed publishes its next update 2 s from now, a second after it was due: the
     # tick waits for the due time, peeks at the feed's head until the update shows,
     # and lands it in the same tick.
-    timer = threading.Timer(2.0, feed.advance)
-    timer.start()
-    try:
-        due = driver.tick()
-    finally:
-        timer.join()
+    due, _ = _tick_while_publishing_after(driver, feed, 2.0)
     assert len(due.run_requests) == 1
     assert driver.state.last_landed > first
     assert due.run_requests[0].run_key == driver.state.last_landed.isoformat()
@@ -231,14 +239,8 @@ def test_a_tick_waits_for_a_late_update_until_the_next_tick_could_have_come(
     # The update comes 2.5 s late, after a loop past its due time but before the next
     # tick could have come (3 s + 1 s after this one started): this tick still lands it,
     # as it appears, instead of leaving it to a tick up to 15 s later.
-    timer = threading.Timer(3.0, feed.advance)
-    timer.start()
-    started = time.monotonic()
-    try:
-        late = driver.tick()
-    finally:
-        timer.join()
-    assert 3.0 <= time.monotonic() - started < 3.9
+    late, took_s = _tick_while_publishing_after(driver, feed, 3.0)
+    assert 3.0 <= took_s < 3.9
     assert len(late.run_requests) == 1
     assert driver.state.last_landed > first
 
