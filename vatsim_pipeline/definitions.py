@@ -10,8 +10,8 @@ from vatsim_pipeline.defs.anomaly_assets import anomaly_checks
 from vatsim_pipeline.defs.archive_checks import ARCHIVE_CHECKS
 from vatsim_pipeline.defs.feed_sensor import vatsim_feed_sensor
 from vatsim_pipeline.defs.forecast_assets import (
-    forecast_every_minute,
     forecast_job,
+    forecast_refresh_schedule,
     sector_forecast,
 )
 from vatsim_pipeline.defs.health_assets import (
@@ -88,7 +88,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             sectors_daily,
             session_lifecycle_every_minute,
             traffic_patterns_hourly,
-            forecast_every_minute,
+            forecast_refresh_schedule,
         ],
         resources=build_resources(settings),
         executor=in_process_executor,

@@ -13,6 +13,7 @@ from vatsim_pipeline.analytics.anomalies import KINDS, SQUAWK_KINDS
 
 WEBHOOK_URL = "VATSIM_ALERT_WEBHOOK_URL"
 KINDS_VARIABLE = "VATSIM_ALERT_KINDS"
+INTERVAL_VARIABLE = "VATSIM_ALERT_INTERVAL_S"
 DEFAULT_KINDS = (*SQUAWK_KINDS, "stale_feed")
 
 
@@ -29,6 +30,10 @@ class AlertSettings:
     timeout_s: float = 5.0
     retries: int = 3
     max_age_s: float = 900.0
+    # Least seconds between two ticks of the alerts' sensor: an alert's latency beyond
+    # the anomaly's snapshot. One feed update (15 s) by default: each tick costs the
+    # daemon and the code server a sensor evaluation and a tick record.
+    interval_s: int = 15
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlertSettings:
@@ -39,6 +44,7 @@ class AlertSettings:
             timeout_s=_number(env, "VATSIM_ALERT_TIMEOUT_S", 5.0),
             retries=int(_number(env, "VATSIM_ALERT_RETRIES", 3, whole=True, zero=True)),
             max_age_s=_number(env, "VATSIM_ALERT_MAX_AGE_S", 900.0),
+            interval_s=int(_number(env, INTERVAL_VARIABLE, 15, whole=True)),
         )
 
 

@@ -105,7 +105,7 @@ def airport_router(service: QueryService, settings: Settings) -> APIRouter:
         "/forecast/airports/{icao}",
         response_model=AirportForecast,
         summary="An airport's departures and arrivals in the next two hours",
-        description="The newest stored forecast (refreshed every minute), per 15 minutes, "
+        description="The newest stored forecast (refreshed every 5 minutes), per 15 minutes, "
         "with a low/high band; every bucket of the two hours listed. No buckets before "
         "the first forecast.",
         responses=NOT_FOUND,

@@ -94,7 +94,7 @@ def sector_pattern_router(service: QueryService, settings: Settings) -> APIRoute
         "/forecast/sectors/{sector_id}",
         response_model=SectorForecast,
         summary="Flights entering a sector in the next two hours",
-        description="The newest forecast (refreshed every minute by the `sector_forecast` "
+        description="The newest forecast (refreshed every 5 minutes by the `sector_forecast` "
         "asset) per 15 minutes, with an 80% low/high band; no items while nothing is "
         "expected there or before the first forecast.",
         responses=NOT_FOUND,

@@ -1,4 +1,4 @@
-"""The airport forecast, refreshed every minute with the sector one (same group, same
+"""The airport forecast, refreshed every 5 minutes with the sector one (same group, same
 job): departures and arrivals of every airport in the next two hours per 15 minutes
 with a band (see `analytics.airport_forecast`), stored whole in `traffic_forecasts`."""
 

@@ -5,6 +5,11 @@ A sensor, not a step of the ingest run, so that a webhook that is down never fai
 delays ingest; and not a thread of our own, so the daemon runs, times and logs it. What
 could not be delivered is marked `failed` on its row and counted by `report events`.
 
+The sensor ticks every `VATSIM_ALERT_INTERVAL_S` (15 s, one feed update): an alert goes
+out within about that long after its snapshot is stored. At 5 s it ticked three times
+per update, each tick a sensor evaluation in the code server and a tick record written
+by the daemon (docs/performance.md, issue 14).
+
 A stale feed stores nothing (the feed sensor lands only new updates), so it is seen
 here: the feed sensor's cursor holds its last successful fetch and the newest update it
 landed; a fetch that long after that update is the evidence (`record_stale_feed`).
@@ -24,7 +29,7 @@ from dagster import (
 )
 
 from vatsim_pipeline.alerts.delivery import Delivery, deliver_pending
-from vatsim_pipeline.alerts.settings import WEBHOOK_URL, AlertSettings
+from vatsim_pipeline.alerts.settings import WEBHOOK_URL, AlertSettings, SettingError
 from vatsim_pipeline.analytics.anomalies.thresholds import Thresholds
 from vatsim_pipeline.defs.anomaly_assets import ANOMALIES
 from vatsim_pipeline.defs.resources import DatabaseResource
@@ -33,7 +38,18 @@ from vatsim_pipeline.storage.anomaly_writes import record_stale_feed
 
 FEED_SENSOR = "vatsim_feed_sensor"
 FEED = "feed"
-INTERVAL_S = 5
+
+
+def _interval_s() -> int:
+    """The configured interval; a malformed one is refused when the definitions load
+    (`definitions.build_definitions`), so the default stands in here."""
+    try:
+        return AlertSettings.from_env().interval_s
+    except SettingError:
+        return AlertSettings.interval_s
+
+
+INTERVAL_S = _interval_s()
 
 
 def _feed_sensor_cursor(context: SensorEvaluationContext) -> FeedCursor | None:

@@ -6,7 +6,7 @@ Every run is a new fork of that process, so a per-process cache helps a run only
 the fork inherits it filled: the data database's engine (`engine_for` migrates the
 schema on first use: dozens of catalogue queries) and the stored sectors (`sector_set`
 parses every boundary, about half a second of CPU). Both were rebuilt by every ingest
-and forecast run; so was the airport list both forecasts read every minute
+and forecast run; so was the airport list both forecasts read at every refresh
 (`airports_frame`). The sectors' cell grid, which answers the forecast's 60,000 point
 locations a minute with a fifth of the point tests, is built here only (1.5 s of CPU
 once per sector set: too much for a run that finds the sectors changed, which locates

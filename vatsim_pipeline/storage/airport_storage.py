@@ -1,7 +1,7 @@
 """The stored VATSpy airport list: replaced whole from a VATSpy.dat, read as a frame for
 movement matching and the forecasts, and asked whether an ICAO code is known.
 
-The frame is read by both forecasts every minute (17,753 airports, 30 to 80 ms of CPU a
+The frame is read by both forecasts at every refresh (17,753 airports, 30 to 80 ms of CPU a
 read) although the list changes once a day at most, so it is kept per process and
 database while the list is the one `replace_airports` last stored: each replacement
 records its time in `maintenance_log` (task `airports`), in the same transaction, and a

@@ -1,6 +1,6 @@
-"""The stored forecast of every sector or airport: replaced whole every minute.
+"""The stored forecast of every sector or airport: replaced whole at every refresh.
 
-A minute's forecast is about 11,000 rows for the sectors and 2,000 for the airports, and
+A refresh's forecast is about 11,000 rows for the sectors and 2,000 for the airports, and
 nearly every row changes (the values move with the traffic, `issued_at` with the
 snapshot), so each run deletes the kind's rows and writes the new ones, in one
 transaction: a reader sees the previous forecast or the new one, never a mix. On

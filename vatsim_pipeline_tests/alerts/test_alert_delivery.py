@@ -122,6 +122,8 @@ def test_old_anomalies_are_not_news(engine, tmp_path) -> None:
         ),
         ({"VATSIM_ALERT_KINDS": "teleport,squawk"}, "VATSIM_ALERT_KINDS: squawk is not a kind"),
         ({"VATSIM_ALERT_TIMEOUT_S": "0"}, "VATSIM_ALERT_TIMEOUT_S: '0' must be a positive"),
+        ({"VATSIM_ALERT_INTERVAL_S": "7.5"}, "VATSIM_ALERT_INTERVAL_S: '7.5' must be a whole"),
+        ({"VATSIM_ALERT_INTERVAL_S": "0"}, "VATSIM_ALERT_INTERVAL_S: '0' must be a positive"),
     ],
 )
 def test_malformed_settings_are_refused_naming_the_variable(env, message) -> None:
@@ -140,4 +142,6 @@ def test_default_settings() -> None:
         "hijack_squawk",
         "stale_feed",
     )
+    assert settings.interval_s == 15  # one feed update between two ticks of the sensor
     assert AlertSettings.from_env({}).webhook_url is None
+    assert AlertSettings.from_env({"VATSIM_ALERT_INTERVAL_S": "30"}).interval_s == 30

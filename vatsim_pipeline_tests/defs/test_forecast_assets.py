@@ -4,7 +4,10 @@ and `forecast backtest` beats persistence (ratio < 1) on the same hours."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -176,3 +179,27 @@ def test_the_backtest_refuses_bad_input(simulated: str, tmp_path) -> None:
     assert refused(empty, "forecast", "backtest") == (
         "error: forecast backtest: no feed update stored yet"
     )
+
+
+def test_forecasts_every_5_minutes_and_alerts_every_15_s_unless_the_environment_says(
+    vatsim_env,
+) -> None:
+    defs = build_definitions()
+    schedule = defs.resolve_schedule_def("forecast_refresh_schedule")
+    assert (schedule.cron_schedule, schedule.job_name) == ("*/5 * * * *", "forecast_refresh")
+    assert defs.resolve_sensor_def("anomaly_alerts").minimum_interval_seconds == 15
+
+    code = (
+        "from vatsim_pipeline.definitions import defs; "
+        "print(defs.resolve_schedule_def('forecast_refresh_schedule').cron_schedule, "
+        "defs.resolve_sensor_def('anomaly_alerts').minimum_interval_seconds)"
+    )
+    env = {
+        **os.environ,
+        "VATSIM_FORECAST_CRON": "* * * * *",
+        "VATSIM_ALERT_INTERVAL_S": "5",
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "* * * * * 5"
