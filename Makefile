@@ -16,6 +16,9 @@ DEMO_CONTROLLERS ?= 40
 # that its effect shows within a quarter of an hour instead of after a week.
 DEMO_MAINTENANCE_CRON ?= */5 * * * *
 DEMO_RUN_RETENTION_DAYS ?= 0.007
+# The demo refreshes its forecasts every minute (5 by default), so that the dashboard's
+# forecast panels fill within a minute of the start.
+DEMO_FORECAST_CRON ?= * * * * *
 PYTEST_ARGS ?=
 # The dashboard and API of `make demo` (vatsim-pipeline serve).
 DASHBOARD_PORT ?= 8000
@@ -44,6 +47,7 @@ DEMO_ENV = VATSIM_HOME="$(VATSIM_HOME)/demo" DAGSTER_HOME="$(VATSIM_HOME)/demo/d
 	VATSIM_MAP_DATA_URL="http://127.0.0.1:$(DEMO_PORT)/api/map_data/" \
 	VATSIM_TRACON_URL="http://127.0.0.1:$(DEMO_PORT)/map_data/TRACONBoundaries.geojson" \
 	VATSIM_MAINTENANCE_CRON="$(DEMO_MAINTENANCE_CRON)" \
+	VATSIM_FORECAST_CRON="$(DEMO_FORECAST_CRON)" \
 	VATSIM_RUN_RETENTION_DAYS="$(DEMO_RUN_RETENTION_DAYS)"
 # `dagster dev` runs in DAGSTER_HOME, so that it does not find this folder's dagster.yaml
 # (a profile that init copies there) and warn that it is ignored; the warning that it is
