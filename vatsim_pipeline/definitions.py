@@ -21,7 +21,7 @@ from vatsim_pipeline.defs.health_assets import (
 )
 from vatsim_pipeline.defs.ingest_assets import radios_complete
 from vatsim_pipeline.defs.ingest_job import ingest_job
-from vatsim_pipeline.defs.ingest_step import ingest_step
+from vatsim_pipeline.defs.ingest_step import RECORDED_SPECS, ingest_step
 from vatsim_pipeline.defs.landing_check import landing_writable
 from vatsim_pipeline.defs.maintenance_assets import maintenance, maintenance_hourly, maintenance_job
 from vatsim_pipeline.defs.pattern_assets import sector_coverage, sector_load
@@ -55,6 +55,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=[
             ingest_step,
+            *RECORDED_SPECS,
             pipeline_health,
             maintenance,
             sectors,

@@ -20,10 +20,10 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSpec,
     DagsterInstance,
     Failure,
-    MaterializeResult,
     multi_asset_check,
 )
 from sqlalchemy import Engine
@@ -72,7 +72,7 @@ ANOMALIES_SPEC = AssetSpec(
 
 def detect(
     context: AssetExecutionContext, engine: Engine, landed: LandedSnapshot, thresholds: Thresholds
-) -> MaterializeResult:
+) -> AssetMaterialization:
     """Detect the snapshot's anomalies against each connection's previous position."""
     try:
         write = detect_snapshot(engine, landed.update_timestamp, thresholds)
@@ -84,7 +84,7 @@ def detect(
         f"{write.rebuilt} rebuilt; new: {new or 'none'}; +{write.inserted} ~{write.updated} "
         f"-{write.deleted}, {write.closed} ended; {write.cpu_ms:.0f} ms CPU"
     )
-    return MaterializeResult(
+    return AssetMaterialization(
         asset_key=ANOMALIES,
         metadata={
             "flights_checked": write.flights,

@@ -29,6 +29,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSpec,
     Config,
     DagsterEventType,
@@ -225,7 +226,7 @@ def landed_earlier(context: AssetExecutionContext) -> SnapshotConfig | None:
 
 def store_tables(
     context: AssetExecutionContext, engine: Engine, landed: LandedSnapshot
-) -> Iterator[MaterializeResult]:
+) -> Iterator[AssetMaterialization]:
     """Parse the landed payload once and store every table in one transaction: a
     materialization per table."""
     started = time.perf_counter()
@@ -263,8 +264,8 @@ def store_tables(
         f"store {1000 * (stored - parsed):.0f} ms"
     )
     # What concerns the whole snapshot is said once, on `flights`, and its update
-    # timestamp on `landed_snapshot`: every entry is stored twice per table and run (output
-    # and materialization events), 5,760 runs a day.
+    # timestamp on `landed_snapshot`: every entry is stored per table and run, 5,760 runs
+    # a day.
     whole = {
         "new_snapshot": write.new_snapshot,
         "parse_ms": round(1000 * (parsed - started), 1),
@@ -284,7 +285,7 @@ def store_tables(
             metadata |= whole
         if name == "transceivers" and landed.transceivers_missing:
             metadata["radios_missing"] = landed.transceivers_missing
-        yield MaterializeResult(asset_key=name, metadata=metadata)
+        yield AssetMaterialization(asset_key=name, metadata=metadata)
 
 
 def radios_check(update_timestamp: datetime, missing: str | None) -> AssetCheckResult:

@@ -8,6 +8,15 @@ most of the run's time and of Dagster's tables (docs/performance.md, issue 14), 
 the work itself takes well under a second. Each asset keeps its own materialization,
 metadata and checks.
 
+The step outputs one asset, `landed_snapshot`; the seven it stores into (the tables,
+occupancy, staffing, anomalies) are assets the step records a materialization of
+(`RECORDED_SPECS`: Dagster's assets without an op of their own). An output costs
+Dagster a planned event when the run is created and an output event besides its
+materialization, two rows of about 1.3 KB each in `event_logs` per asset and run, while
+none of the seven can be materialized without the others anyway. The UI shows each
+with its own materializations, metadata, checks and lineage; it is materialized by
+launching `ingest_snapshot` (or materializing `landed_snapshot`).
+
 The step has no checks of its own: it ends by evaluating every check of its assets and
 reporting each result for the materialization it checks, which the UI shows as that
 materialization's result. A check of the step would cost Dagster a planned event, an
@@ -22,7 +31,12 @@ its snapshot and then failed locating it is finished by its replay.
 
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetMaterialization,
+    MaterializeResult,
+    multi_asset,
+)
 
 from vatsim_pipeline.defs.anomaly_assets import (
     ANOMALIES_SPEC,
@@ -48,8 +62,12 @@ from vatsim_pipeline.defs.table_checks import DESCRIPTIONS, newest_materializati
 from vatsim_pipeline.resilience.retry import database_retry_policy
 
 WHOLE_RUN = (
-    " Materialized by the one step (`ingest`) of the `ingest_snapshot` job with the landed "
-    "snapshot, the tables, occupancy and anomalies: selecting any of them materializes all."
+    " Materialized by the one step (`ingest`) of the `ingest_snapshot` job with the tables, "
+    "occupancy and anomalies, whose materializations the step records."
+)
+RECORDED_BY_RUN = (
+    " Recorded by every `ingest_snapshot` run (its step `ingest`), which stores one feed "
+    "update into every table: launch that job, or materialize `landed_snapshot`."
 )
 
 # The assets checked by the checks reported at the step's end (`report_checks`,
@@ -59,16 +77,16 @@ CHECKED_AT_END = {key.asset_key for key in (*DESCRIPTIONS, LANDING_CHECK)} | {
 }
 
 
-def _whole_run(spec: AssetSpec) -> AssetSpec:
-    """The spec, its description saying that it cannot be materialized alone."""
-    return spec.replace_attributes(description=f"{spec.description}{WHOLE_RUN}")
+# The assets the step stores into, each given its materialization by the step.
+RECORDED_SPECS = [
+    spec.replace_attributes(description=f"{spec.description}{RECORDED_BY_RUN}")
+    for spec in (*TABLE_SPECS, *OCCUPANCY_SPECS, ANOMALIES_SPEC)
+]
 
 
 @multi_asset(
     name=INGEST_OP,
-    specs=[
-        _whole_run(spec) for spec in (LANDED_SPEC, *TABLE_SPECS, *OCCUPANCY_SPECS, ANOMALIES_SPEC)
-    ],
+    specs=[LANDED_SPEC.replace_attributes(description=f"{LANDED_SPEC.description}{WHOLE_RUN}")],
     can_subset=False,
     # The database policy covers a fetch-now run's feed call too: the network policy
     # reads the same settings (`resilience.retry`).
@@ -82,7 +100,7 @@ def ingest_step(
     feed: FeedResource,
     landing: LandingResource,
     database: DatabaseResource,
-) -> Iterator[MaterializeResult]:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     thresholds = thresholds_or_fail()  # a malformed setting fails before anything is written
     landed, materialization = land_snapshot(context, config, feed, landing)
     yield materialization

@@ -9,7 +9,7 @@ updates exactly its own snapshot. Positions and connections are read from the da
 
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AssetSpec, DagsterInstance, MaterializeResult
+from dagster import AssetExecutionContext, AssetMaterialization, AssetSpec, DagsterInstance
 from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.landing_check import LANDING_CHECK, probed_landing
@@ -49,7 +49,7 @@ OCCUPANCY_SPECS = [
 
 def locate(
     context: AssetExecutionContext, engine: Engine, landed: LandedSnapshot
-) -> Iterator[MaterializeResult]:
+) -> Iterator[AssetMaterialization]:
     """Locate the snapshot's positions, update intervals and staffing in one transaction."""
     try:
         sectors = sector_set(engine)
@@ -66,7 +66,7 @@ def locate(
     context.log.info(_summary(write))
     # One write located both: its time is said once, on occupancy; the snapshot's update
     # timestamp is on the run's `landed_snapshot`.
-    yield MaterializeResult(
+    yield AssetMaterialization(
         asset_key=OCCUPANCY,
         metadata={
             "positions": write.positions,
@@ -79,7 +79,7 @@ def locate(
             "elapsed_ms": write.elapsed_ms,
         },
     )
-    yield MaterializeResult(
+    yield AssetMaterialization(
         asset_key=STAFFING,
         metadata={
             "controllers_online": write.staffing.controllers,
@@ -101,13 +101,13 @@ def report_checks(
     report_check(instance, LANDING_CHECK, probed_landing(landing), targets)
 
 
-def _without_sectors() -> Iterator[MaterializeResult]:
+def _without_sectors() -> Iterator[AssetMaterialization]:
     """Both assets, recorded as having located nothing, so that the run's table checks
     are reported for them (and say why positions are unassigned)."""
-    yield MaterializeResult(
+    yield AssetMaterialization(
         asset_key=OCCUPANCY, metadata={"positions_located": 0, "sectors_stored": 0}
     )
-    yield MaterializeResult(
+    yield AssetMaterialization(
         asset_key=STAFFING, metadata={"controllers_staffing": 0, "sectors_stored": 0}
     )
 

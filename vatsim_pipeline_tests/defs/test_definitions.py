@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dagster import DagsterInstance, DefaultSensorStatus, instance_for_test
+from dagster import AssetKey, DagsterInstance, DefaultSensorStatus, instance_for_test
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
 from vatsim_pipeline.definitions import build_definitions
@@ -21,8 +21,10 @@ def test_definitions_wire_assets_job_and_sensor(vatsim_env) -> None:
     assert job.executor_def.name == "in_process"
     assert job.tags[INGEST_TAG] == "snapshot"
     assert int(job.tags["dagster/max_runtime"]) > 0
-    keys = {key.to_user_string() for key in job.asset_layer.asset_graph.get_all_asset_keys()}
-    assert {"landed_snapshot", "flights", "controllers", "transceivers", "prefiles"} <= keys
+    # The job's step outputs the landed snapshot and records the seven assets it stores
+    # into: assets without an op of their own, so no planned or output event each.
+    executed = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert executed == {"landed_snapshot"}
     sensor = defs.resolve_sensor_def("vatsim_feed_sensor")
     assert sensor.default_status == DefaultSensorStatus.RUNNING
     assert sensor.minimum_interval_seconds == 1
@@ -33,6 +35,22 @@ def test_definitions_wire_assets_job_and_sensor(vatsim_env) -> None:
         for k in graph.get_all_asset_keys()
         if graph.get(k).group_name == "ingest"
     } >= {"landed_snapshot", "flights", "controllers", "transceivers", "prefiles"}
+    recorded = {
+        "flights",
+        "controllers",
+        "transceivers",
+        "prefiles",
+        "flight_sector_occupancy",
+        "controller_sectors",
+        "anomalies",
+    }
+    assert {
+        k.to_user_string() for k in graph.get_all_asset_keys() if not graph.get(k).is_executable
+    } == recorded
+    for name in recorded:
+        node = graph.get(AssetKey(name))
+        assert "Recorded by every `ingest_snapshot` run" in node.description
+        assert node.parent_keys  # lineage kept: each still names what it is made from
 
 
 @pytest.mark.parametrize("profile", ["dagster.yaml"])
