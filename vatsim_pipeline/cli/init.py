@@ -5,7 +5,9 @@ A new SQLite `DAGSTER_HOME` opened by the daemon and its code server at the same
 can be left with two alembic heads ("alembic_version has more than one head") and no run
 ever starts; so the instance's storage is created and stamped here first, and the data
 tables migrated. It also refuses a UI port that another program holds, which would
-otherwise leave the daemon running without a UI. `make run` and `make demo` run it; a
+otherwise leave the daemon running without a UI, and a malformed schedule cron
+(`VATSIM_FORECAST_CRON`, `VATSIM_MAINTENANCE_CRON`), on which the definitions would not
+load. `make run` and `make demo` run it; a
 service runs it before the daemon (see docs/deployment.md).
 """
 
@@ -37,6 +39,16 @@ def _refuse_taken(host: str, port: int) -> None:
             raise UserError(f"port {port} on {host}: {reason}") from None
 
 
+def _refuse_malformed_crons() -> None:
+    """A schedule cron the definitions would fail to load on, named by its variable."""
+    from vatsim_pipeline.defs.schedule_crons import CronSettingError, check_schedule_crons
+
+    try:
+        check_schedule_crons()
+    except CronSettingError as error:
+        raise UserError(str(error)) from None
+
+
 def _dagster_home() -> Path:
     """`$DAGSTER_HOME`, else the embedded default's `$VATSIM_HOME/dagster_home`."""
     from vatsim_pipeline.settings import Settings
@@ -65,6 +77,7 @@ def init_command(config_file: Path | None, ports: tuple[int, ...], host: str) ->
     """Prepare $DAGSTER_HOME (Dagster's runs, events and schedules storage) and the data
     tables before any Dagster process starts, and check that --port is free. Safe to
     run again: what exists is kept."""
+    _refuse_malformed_crons()
     for port in ports:
         _refuse_taken(host, port)
     home = _dagster_home()

@@ -9,7 +9,6 @@ schedule's cron is `VATSIM_FORECAST_CRON` (default `*/5 * * * *`, UTC), read whe
 definitions load: `* * * * *` refreshes every minute where CPU is plentiful.
 """
 
-import os
 import time
 from collections.abc import Sequence
 
@@ -31,6 +30,7 @@ from vatsim_pipeline.analytics.sector_forecaster import HistoryReader, forecast_
 from vatsim_pipeline.defs.failure_hook import classify_failure
 from vatsim_pipeline.defs.resources import DatabaseResource
 from vatsim_pipeline.defs.run_logging import RUN_LOGGING
+from vatsim_pipeline.defs.schedule_crons import FORECAST_CRON
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.resilience.retry import database_retry_policy
 from vatsim_pipeline.storage.airport_storage import airports_frame
@@ -114,19 +114,18 @@ forecast_job = define_asset_job(
 )
 
 
-CRON_VARIABLE = "VATSIM_FORECAST_CRON"
-DEFAULT_CRON = "*/5 * * * *"
-FORECAST_CRON = os.environ.get(CRON_VARIABLE) or DEFAULT_CRON
+CRON = FORECAST_CRON.read()
 
 
 @schedule(
     name="forecast_refresh_schedule",
     job=forecast_job,
-    cron_schedule=FORECAST_CRON,
+    cron_schedule=CRON,
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
-    description=f"Refreshes the forecasts on '{FORECAST_CRON}' (UTC; {CRON_VARIABLE}, default "
-    f"'{DEFAULT_CRON}': every 5 minutes), unless the previous run is still queued or running.",
+    description=f"Refreshes the forecasts on '{CRON}' (UTC; {FORECAST_CRON.variable}, default "
+    f"'{FORECAST_CRON.default}': every 5 minutes), unless the previous run is still queued "
+    "or running.",
 )
 def forecast_refresh_schedule(context: ScheduleEvaluationContext):
     return request_unless_unfinished(context, forecast_job.name)

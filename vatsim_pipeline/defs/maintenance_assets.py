@@ -14,7 +14,6 @@ The schedule's cron is `VATSIM_MAINTENANCE_CRON` (default `17 * * * *`, UTC), re
 the definitions load.
 """
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from sqlalchemy import Engine
 
 from vatsim_pipeline.defs.resources import DatabaseResource, LandingResource
 from vatsim_pipeline.defs.run_logging import RUN_LOGGING
+from vatsim_pipeline.defs.schedule_crons import MAINTENANCE_CRON
 from vatsim_pipeline.defs.schedule_guard import request_unless_unfinished
 from vatsim_pipeline.maintenance.landing_retention import LandingRetention, sweep_landing
 from vatsim_pipeline.maintenance.prune_runs import RunRetention, prune_runs
@@ -50,8 +50,6 @@ from vatsim_pipeline.maintenance.table_retention import TableRetention, sweep_ta
 MAINTENANCE_GROUP = "maintenance"
 MAX_RUNTIME_S = 3000
 RUN_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
-CRON_VARIABLE = "VATSIM_MAINTENANCE_CRON"
-DEFAULT_CRON = "17 * * * *"
 
 
 @dataclass(frozen=True)
@@ -235,17 +233,18 @@ maintenance_job = define_asset_job(
 )
 
 
-MAINTENANCE_CRON = os.environ.get(CRON_VARIABLE) or DEFAULT_CRON
+CRON = MAINTENANCE_CRON.read()
 
 
 @schedule(
     name="maintenance_hourly",
     job=maintenance_job,
-    cron_schedule=MAINTENANCE_CRON,
+    cron_schedule=CRON,
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
-    description=f"Runs the maintenance job on '{MAINTENANCE_CRON}' (UTC; {CRON_VARIABLE}, "
-    f"default '{DEFAULT_CRON}': 17 past every hour), unless the previous one has not finished.",
+    description=f"Runs the maintenance job on '{CRON}' (UTC; {MAINTENANCE_CRON.variable}, "
+    f"default '{MAINTENANCE_CRON.default}': 17 past every hour), unless the previous one has "
+    "not finished.",
 )
 def maintenance_hourly(context: ScheduleEvaluationContext):
     return request_unless_unfinished(context, maintenance_job.name)

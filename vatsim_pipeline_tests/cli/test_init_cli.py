@@ -66,6 +66,45 @@ def test_a_taken_port_is_refused_in_one_line_before_anything_starts(vatsim_env) 
     assert not (Path(vatsim_env["DAGSTER_HOME"]) / "dagster.yaml").exists()
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "example"),
+    [
+        ("VATSIM_FORECAST_CRON", "every 5 minutes", "*/5 * * * *"),
+        ("VATSIM_MAINTENANCE_CRON", "17 * * *", "17 * * * *"),
+        ("VATSIM_FORECAST_CRON", "*/5 * * * * *", "*/5 * * * *"),  # seconds: Dagster has none
+    ],
+)
+def test_a_malformed_schedule_cron_is_refused_in_one_line_naming_its_variable(
+    vatsim_env, monkeypatch, variable: str, value: str, example: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = init("--config", str(REPOSITORY / "dagster.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {variable}: {value!r} is not a cron expression of 5 fields "
+        f"(minute hour day month weekday, UTC), e.g. {example!r}\n"
+    )
+    assert not (Path(vatsim_env["DAGSTER_HOME"]) / "dagster.yaml").exists()
+
+
+def test_the_definitions_refuse_a_malformed_cron_naming_its_variable() -> None:
+    """What a code server started without `init` says: the variable, not only the
+    schedule Dagster would name."""
+    env = {**os.environ, "VATSIM_MAINTENANCE_CRON": "hourly"}
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import vatsim_pipeline.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert loaded.returncode != 0
+    assert loaded.stderr.strip().splitlines()[-1] == (
+        "vatsim_pipeline.defs.schedule_crons.CronSettingError: VATSIM_MAINTENANCE_CRON: "
+        "'hourly' is not a cron expression of 5 fields (minute hour day month weekday, UTC), "
+        "e.g. '17 * * * *'"
+    )
+
+
 def test_a_home_without_a_profile_is_refused(vatsim_env) -> None:
     result = init()
     assert result.exit_code == 2
